@@ -1,0 +1,32 @@
+// What a benchmark reports. A bench may print several rows (a rate and its latencies, say); each row
+// has its figure, what it was measured beside (the baseline of the same run), their ratio and a goal.
+
+export interface BenchRow {
+  /** Shown in the table's first column, e.g. `invoices: create/s @32`. */
+  readonly name: string;
+  /** Our figure, with its unit: `1,234/s`, `0.8 µs`. */
+  readonly figure: string;
+  /** The baseline measured in the same run, with its unit; omitted when the goal is absolute. */
+  readonly baseline?: string;
+  /** ours / baseline, when a ratio is the point. */
+  readonly ratio?: number;
+  /** The goal in words: `ratio ≥ 0.5`, `p99 < 1 ms`; omitted for information-only rows. */
+  readonly goal?: string;
+  /** Whether the goal is met; undefined for information-only rows. */
+  readonly pass?: boolean;
+}
+
+export interface BenchOutcome {
+  readonly rows: readonly BenchRow[];
+  /** Everything measured, for results.json (plain JSON: numbers, strings, arrays, objects). */
+  readonly details: unknown;
+  /** Caveats worth printing under the table (e.g. "embedded PGlite: no PostgreSQL was reachable"). */
+  readonly notes?: readonly string[];
+}
+
+export interface Bench {
+  /** Selects it on the command line: `npm run bench -- invoices`. */
+  readonly name: string;
+  readonly description: string;
+  run(): Promise<BenchOutcome>;
+}

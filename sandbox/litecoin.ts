@@ -1,0 +1,338 @@
+// Litecoin Core (Debian's `litecoind`, 0.21) in regtest: the sandbox chain of the UTXO side and the
+// node the tests run against (DESIGN section 4: Bitcoin Core is not packaged here; Litecoin Core is a
+// fork with the same RPC and transaction format). Started on 127.0.0.1 only, with -txindex so the
+// watcher can name the senders of transactions it first sees in a block.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createRpcClient, RPC_CODES, type RpcClient, RpcError } from '../src/chains/utxo/backends/rpc';
+import { readSandboxUtxo, writeSandboxUtxo } from '../src/chains/utxo/backends/sandbox-file';
+import { randomHex } from '../src/lib/ids';
+import { createEsploraFacade } from './esplora';
+
+export interface LitecoindOptions {
+  readonly dataDir: string;
+  readonly rpcPort?: number;
+  readonly p2pPort?: number;
+  readonly rpcUser?: string;
+  readonly rpcPassword?: string;
+  readonly extraArgs?: readonly string[];
+  readonly binary?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface LitecoindNode {
+  /** With credentials: `http://user:password@127.0.0.1:port`. */
+  readonly rpcUrl: string;
+  readonly rpcPort: number;
+  readonly p2pPort: number;
+  readonly dataDir: string;
+  readonly rpc: RpcClient;
+  readonly process: ChildProcess;
+  /**
+   * Shuts down cleanly (SIGTERM). Core then waits for idle keep-alive RPC connections to close
+   * (about 4 s with Node's fetch); `kill` skips that for throw-away nodes (tests).
+   */
+  stop(opts?: { kill?: boolean }): Promise<void>;
+}
+
+/** The litecoind binary: `LITECOIND_BIN`, else `litecoind` on the PATH; undefined when absent. */
+export function findLitecoind(): string | undefined {
+  const fromEnv = process.env['LITECOIND_BIN'];
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined;
+  try {
+    return execFileSync('sh', ['-c', 'command -v litecoind'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('could not get a free port');
+  return address.port;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function stopProcess(child: ChildProcess, timeoutMs = 15_000, kill = false): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(kill ? 'SIGKILL' : 'SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Starts litecoind -regtest and waits until its RPC answers. */
+export async function startLitecoind(options: LitecoindOptions): Promise<LitecoindNode> {
+  const binary = options.binary ?? findLitecoind();
+  if (!binary)
+    throw new Error('litecoind is not installed (apt-get install litecoind, or set LITECOIND_BIN)');
+  mkdirSync(options.dataDir, { recursive: true });
+  const user = options.rpcUser ?? 'alatau';
+  const password = options.rpcPassword ?? 'alatau-regtest';
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const rpcPort = options.rpcPort ?? (await freePort());
+    const p2pPort = options.p2pPort ?? (await freePort());
+    const args = [
+      '-regtest',
+      `-datadir=${options.dataDir}`,
+      '-server',
+      '-daemon=0',
+      '-printtoconsole=0',
+      `-rpcport=${rpcPort}`,
+      `-port=${p2pPort}`,
+      '-rpcbind=127.0.0.1',
+      '-rpcallowip=127.0.0.1',
+      '-bind=127.0.0.1',
+      `-rpcuser=${user}`,
+      `-rpcpassword=${password}`,
+      '-fallbackfee=0.0001',
+      '-txindex=1',
+      '-listenonion=0',
+      '-discover=0',
+      '-dnsseed=0',
+      '-upnp=0',
+      '-rpcworkqueue=64',
+      // A wallet's first start derives the whole keypool (seconds for the default 1000 keys).
+      '-keypool=20',
+      // Litecoin Core ships with BIP125 replacement off; Bitcoin Core (and most of the network's
+      // miners) replace opt-in transactions, which is what the gateway must handle.
+      '-mempoolreplacement=1',
+      ...(options.extraArgs ?? []),
+    ];
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const rpcUrl = `http://${user}:${password}@127.0.0.1:${rpcPort}`;
+    const rpc = createRpcClient({ url: rpcUrl, timeoutMs: 5_000, retries: 0 });
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+    let ready = false;
+    while (Date.now() < deadline && child.exitCode === null) {
+      try {
+        await rpc.call('getblockcount');
+        ready = true;
+        break;
+      } catch (err) {
+        lastError = err;
+        await sleep(err instanceof RpcError && err.rpcCode === RPC_CODES.warmup ? 100 : 150);
+      }
+    }
+    if (ready) {
+      const node: LitecoindNode = {
+        rpcUrl,
+        rpcPort,
+        p2pPort,
+        dataDir: options.dataDir,
+        rpc: createRpcClient({ url: rpcUrl, timeoutMs: 30_000 }),
+        process: child,
+        stop: (opts) => stopProcess(child, 15_000, opts?.kill ?? false),
+      };
+      return node;
+    }
+    await stopProcess(child, 2_000);
+    lastError = new Error(`litecoind did not start: ${stderr.trim() || String(lastError)}`);
+    // A port taken between freePort() and bind: try again with new ports (only if we chose them).
+    if (options.rpcPort !== undefined) break;
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+/** Loads the wallet, creating it on first use; returns a client for its RPC path. */
+export async function ensureWallet(rpc: RpcClient, name: string): Promise<RpcClient> {
+  const loaded = await rpc.call<string[]>('listwallets');
+  if (!loaded.includes(name)) {
+    try {
+      await rpc.call('loadwallet', [name]);
+    } catch (err) {
+      if (!(err instanceof RpcError)) throw err;
+      await rpc.call('createwallet', [name]);
+    }
+  }
+  return rpc.withPath(`/wallet/${encodeURIComponent(name)}`);
+}
+
+/** Litecoin regtest activates MWEB at this height (whatever -vbparams says). */
+export const MWEB_ACTIVATION_HEIGHT = 432;
+
+/**
+ * Mines `blocks` blocks to a fresh address of `wallet`; returns their hashes. Litecoin's first MWEB
+ * block needs a peg-in in the mempool (its HogEx transaction has nothing to spend otherwise, and
+ * mining fails with bad-txns-vin-empty), so crossing that height goes through pegIn.
+ */
+export async function mine(rpc: RpcClient, wallet: RpcClient, blocks: number): Promise<string[]> {
+  const address = await wallet.call<string>('getnewaddress');
+  const height = await rpc.call<number>('getblockcount');
+  const hashes: string[] = [];
+  let left = blocks;
+  if (height < MWEB_ACTIVATION_HEIGHT && height + blocks >= MWEB_ACTIVATION_HEIGHT) {
+    // Up to two blocks below activation, then the peg-in (which mines its funding block), then on.
+    const before = Math.max(0, MWEB_ACTIVATION_HEIGHT - 2 - height);
+    if (before > 0) hashes.push(...(await rpc.call<string[]>('generatetoaddress', [before, address])));
+    const funded = await pegIn(rpc, wallet, address);
+    hashes.push(...funded);
+    left -= before + funded.length;
+  }
+  if (left > 0) hashes.push(...(await rpc.call<string[]>('generatetoaddress', [left, address])));
+  return hashes;
+}
+
+/**
+ * A peg-in from a separate wallet (`mweb`) to its own MWEB address: the main wallet never holds MWEB
+ * coins, so its payments stay ordinary transactions (an MWEB-funded send would become a peg-out
+ * paid only later, by a block's HogEx transaction).
+ */
+async function pegIn(rpc: RpcClient, wallet: RpcClient, minerAddress: string): Promise<string[]> {
+  const sink = await ensureWallet(rpc, 'mweb');
+  const plain = await sink.call<string>('getnewaddress');
+  await wallet.call('sendtoaddress', { address: plain, amount: '1' });
+  // The funding must confirm below the activation height; at 431 we can only try unconfirmed.
+  const height = await rpc.call<number>('getblockcount');
+  const mined =
+    height < MWEB_ACTIVATION_HEIGHT - 1
+      ? await rpc.call<string[]>('generatetoaddress', [1, minerAddress])
+      : [];
+  const mweb = await sink.call<string>('getnewaddress', ['', 'mweb']);
+  await sink.call('sendtoaddress', { address: mweb, amount: '0.5' });
+  return mined;
+}
+
+/**
+ * Mines a chain of `height` blocks (default past MWEB activation, like Litecoin's main chain) and
+ * until the wallet has at least `minCoins` spendable (coinbase outputs mature after 100 blocks).
+ */
+export async function fundWallet(
+  rpc: RpcClient,
+  wallet: RpcClient,
+  minCoins = 100,
+  height = MWEB_ACTIVATION_HEIGHT + 50,
+): Promise<void> {
+  const now = await rpc.call<number>('getblockcount');
+  if (now < height) await mine(rpc, wallet, height - now);
+  for (let i = 0; i < 20; i++) {
+    const balance = await wallet.call<unknown>('getbalance');
+    if (Number(balance) >= minCoins) return; // a rough funding check, never a payment amount
+    await mine(rpc, wallet, 10);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox node (`npm run sandbox`): persistent under DATA_DIR, fixed ports, mining on a timer.
+
+export const SANDBOX_LTC_RPC_PORT = 19443;
+export const SANDBOX_LTC_P2P_PORT = 19444;
+export const SANDBOX_ESPLORA_PORT = 3002;
+export const SANDBOX_WALLET = 'sandbox';
+
+export interface SandboxLitecoinOptions {
+  readonly dataDir: string;
+  /** Seconds between blocks (default 10); 0 mines only on demand. */
+  readonly blockSeconds?: number;
+  readonly rpcPort?: number;
+  readonly esploraPort?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface SandboxLitecoin {
+  readonly rpcUrl: string;
+  readonly esploraUrl: string;
+  readonly rpc: RpcClient;
+  readonly wallet: RpcClient;
+  mine(blocks?: number): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts litecoind regtest in DATA_DIR/litecoind (or joins one already answering on the port with
+ * the recorded credentials), funds the `sandbox` wallet, mines on a timer, serves the Esplora facade,
+ * and records both URLs in DATA_DIR/sandbox.json. Undefined when litecoind is not installed.
+ */
+export async function startSandboxLitecoin(
+  options: SandboxLitecoinOptions,
+): Promise<SandboxLitecoin | undefined> {
+  const log = options.log ?? (() => {});
+  const rpcPort = options.rpcPort ?? SANDBOX_LTC_RPC_PORT;
+  const known = readSandboxUtxo(options.dataDir)['litecoin-regtest'];
+  const password = known ? new URL(known.rpcUrl).password : randomHex(16);
+  const rpcUrl = `http://alatau:${password}@127.0.0.1:${rpcPort}`;
+  let node: LitecoindNode | undefined;
+  let rpc = createRpcClient({ url: rpcUrl, timeoutMs: 30_000, retries: 0 });
+  const alive = await rpc.call('getblockcount').then(
+    () => true,
+    () => false,
+  );
+  if (alive) {
+    log(`litecoind: already running at 127.0.0.1:${rpcPort}; using it`);
+  } else {
+    if (!findLitecoind()) {
+      log('litecoind: not installed, Litecoin sandbox skipped (apt-get install -y litecoind)');
+      return undefined;
+    }
+    node = await startLitecoind({
+      dataDir: join(options.dataDir, 'litecoind'),
+      rpcPort,
+      p2pPort: SANDBOX_LTC_P2P_PORT,
+      rpcPassword: password,
+    });
+    log(`litecoind: started regtest at 127.0.0.1:${rpcPort} (data in ${join(options.dataDir, 'litecoind')})`);
+  }
+  rpc = createRpcClient({ url: rpcUrl, timeoutMs: 30_000 });
+  const wallet = await ensureWallet(rpc, SANDBOX_WALLET);
+  await fundWallet(rpc, wallet, 500);
+  log(`litecoind: wallet "${SANDBOX_WALLET}" funded (height ${await rpc.call<number>('getblockcount')})`);
+
+  const facade = createEsploraFacade({ rpc, network: 'litecoin-regtest' });
+  await facade.sync();
+  const esploraPort = options.esploraPort ?? SANDBOX_ESPLORA_PORT;
+  const server = serve({ fetch: facade.app.fetch, port: esploraPort, hostname: '127.0.0.1' });
+  const esploraUrl = `http://127.0.0.1:${esploraPort}`;
+  log(`esplora facade: ${esploraUrl} (LITECOIN_REGTEST_ESPLORA_URL to use it instead of the node)`);
+
+  const file = writeSandboxUtxo(options.dataDir, 'litecoin-regtest', {
+    rpcUrl,
+    esploraUrl,
+    wallet: SANDBOX_WALLET,
+    startedAt: new Date().toISOString(),
+  });
+  log(`litecoin: written to ${file}`);
+
+  const blockSeconds = options.blockSeconds ?? 10;
+  let mining: Promise<unknown> = Promise.resolve();
+  const mineNow = (blocks = 1) => {
+    const run = mining.then(() => mine(rpc, wallet, blocks));
+    mining = run.catch(() => undefined);
+    return run;
+  };
+  const timer =
+    blockSeconds > 0
+      ? setInterval(() => {
+          mineNow(1).catch((err) => log(`litecoind: mining failed: ${(err as Error).message}`));
+        }, blockSeconds * 1000)
+      : undefined;
+  if (timer) log(`litecoind: a block every ${blockSeconds} s`);
+  return {
+    rpcUrl,
+    esploraUrl,
+    rpc,
+    wallet,
+    mine: mineNow,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await mining;
+      await new Promise<void>((r) => server.close(() => r()));
+      if (node) await node.stop();
+    },
+  };
+}

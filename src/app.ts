@@ -1,0 +1,247 @@
+// One Hono app, built by createApp, that runs unchanged on Node and on Cloudflare Workers.
+// Entries only wire things; domains do the work; every error leaves through one funnel.
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { isAssetId } from './chains/networks';
+import { registerIntentRoutes } from './checkout/intents';
+import { registerCheckoutRoutes } from './checkout/routes';
+import type { Config } from './config';
+import { registerDashboard } from './dashboard/routes';
+import { schemaReady } from './db/ready';
+import { type AppEnv, merchantAuth } from './http/auth';
+import { renderDocs } from './http/docs';
+import { onError, problemResponse } from './http/problem';
+import { registerInvoiceRoutes } from './invoices/routes';
+import { ProblemSchema } from './invoices/schema';
+import { type FieldError, ValidationError } from './lib/errors';
+import { newId } from './lib/ids';
+import { decimalToString } from './lib/money';
+import { registerRegulatorConsole } from './regulator/console';
+import { registerRegulatorApi } from './regulator/routes';
+import type { Services } from './services';
+import { registerAssets } from './ui/assets';
+import { registerCheckoutPage } from './ui/checkout/routes';
+import { registerWebhookRoutes } from './webhooks/routes';
+
+export type ServicesProvider = Services | ((c: Context) => Services);
+
+/** zod issues → field errors: `options[0]`, `metadata.table`, one entry per unknown key. */
+export function zodIssuesToFieldErrors(
+  issues: readonly {
+    path: readonly PropertyKey[];
+    message: string;
+    code?: string;
+    keys?: readonly string[];
+  }[],
+  prefix = '',
+): FieldError[] {
+  const out: FieldError[] = [];
+  for (const i of issues) {
+    const base = i.path.reduce<string>(
+      (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+      prefix,
+    );
+    if (i.code === 'unrecognized_keys' && i.keys) {
+      for (const k of i.keys) out.push({ path: base ? `${base}.${k}` : k, message: 'unknown field' });
+    } else {
+      out.push({ path: base || '(body)', message: i.message });
+    }
+  }
+  return out;
+}
+
+export function createApp(config: Config, provider: ServicesProvider) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const prefix = result.target === 'header' ? 'header' : '';
+        throw new ValidationError(
+          'the request has invalid fields',
+          zodIssuesToFieldErrors(result.error.issues as never, prefix),
+        );
+      }
+    },
+  });
+  const resolve = typeof provider === 'function' ? provider : () => provider;
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && /^[\w.-]{1,64}$/.test(given) ? given : newId('req');
+    c.set('requestId', requestId);
+    c.set('services', resolve(c));
+    await next();
+    c.header('X-Request-Id', requestId);
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    if (!c.res.headers.has('Content-Security-Policy')) {
+      c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    }
+    c.header('X-Frame-Options', 'DENY');
+  });
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: config.BODY_LIMIT_BYTES,
+      onError: (c) =>
+        problemResponse(
+          c,
+          413,
+          'payload_too_large',
+          `the body must be at most ${config.BODY_LIMIT_BYTES} bytes`,
+        ),
+    }),
+  );
+  // JSON only: anything else is refused before a validator can misread it as an empty object.
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') {
+      const ct = c.req.header('content-type') ?? '';
+      const hasBody = c.req.header('content-length') !== '0' && c.req.raw.body !== null;
+      if (hasBody && !/^application\/json\s*(;|$)/i.test(ct)) {
+        return problemResponse(c, 415, 'unsupported_media_type', 'send the body as application/json');
+      }
+    }
+    await next();
+  });
+
+  const authed = merchantAuth();
+  // '/v1/invoices/*' also matches '/v1/invoices': registering both would authenticate twice.
+  app.use('/v1/invoices/*', authed);
+  app.use('/v1/rates', authed);
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    const ready = await schemaReady(c.get('services').sql).catch(() => false);
+    return c.json({ ready }, ready ? 200 : 503);
+  });
+
+  registerInvoiceRoutes(app, {
+    metadataLimitBytes: config.METADATA_LIMIT_BYTES,
+    maxExpiryMinutes: config.INVOICE_EXPIRY_MAX_MINUTES,
+  });
+
+  registerCheckoutRoutes(app);
+  registerIntentRoutes(app);
+  registerWebhookRoutes(app);
+  registerRegulatorApi(app);
+  registerRegulatorConsole(app, config);
+  registerAssets(app);
+  registerCheckoutPage(app);
+  registerDashboard(app, config);
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/rates',
+      tags: ['Rates'],
+      summary: 'Current tenge rates with their sources',
+      security: [{ bearer: [] }],
+      request: {
+        query: z.object({ assets: z.string().max(200).optional().openapi({ example: 'BTC,ETH,USDC' }) }),
+      },
+      responses: {
+        200: {
+          description: 'Rates',
+          content: {
+            'application/json': {
+              schema: z.object({
+                data: z.array(
+                  z.object({
+                    asset: z.string(),
+                    kztPerUnit: z.string(),
+                    at: z.string(),
+                    chain: z.array(z.string()),
+                    sources: z.array(
+                      z.object({ name: z.string(), pair: z.string(), value: z.string(), at: z.string() }),
+                    ),
+                  }),
+                ),
+              }),
+            },
+          },
+        },
+        422: {
+          description: 'Unknown asset',
+          content: { 'application/problem+json': { schema: ProblemSchema } },
+        },
+        503: {
+          description: 'No rate available',
+          content: { 'application/problem+json': { schema: ProblemSchema } },
+        },
+      },
+    }),
+    async (c) => {
+      const { assets = 'BTC,LTC,ETH,USDC,USDT' } = c.req.valid('query');
+      const list = [
+        ...new Set(
+          assets
+            .split(',')
+            .map((s) => s.trim().toUpperCase())
+            .filter(Boolean),
+        ),
+      ];
+      const bad = list.filter((a) => !isAssetId(a));
+      if (bad.length || list.length === 0) {
+        throw new ValidationError('unknown asset', [
+          { path: 'assets', message: `unknown asset(s): ${bad.join(', ') || '(none given)'}` },
+        ]);
+      }
+      const rates = await c.get('services').rates.getRates(list as never);
+      return c.json(
+        {
+          data: [...rates.values()].map((r) => ({
+            asset: r.asset,
+            kztPerUnit: decimalToString(r.kztPerUnit),
+            at: new Date(r.atMs).toISOString(),
+            chain: r.chain,
+            sources: r.sources.map((s) => ({
+              name: s.name,
+              pair: s.pair,
+              value: s.value,
+              at: new Date(s.atMs).toISOString(),
+            })),
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'sk_test_… / sk_live_…',
+  });
+  const openapiDoc = () =>
+    app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'alatau-pay API',
+        version: '1',
+        description: 'Crypto payments priced in tenge for the merchants of Alatau City.',
+      },
+      servers: [{ url: config.PUBLIC_URL }],
+    });
+  app.get('/openapi.json', (c) => c.json(openapiDoc()));
+  app.get('/docs', (c) => {
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    );
+    return c.html(renderDocs(openapiDoc() as never));
+  });
+
+  app.notFound((c) => problemResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => onError(c.get('services')?.logger ?? console_logger)(err, c));
+  return app;
+}
+
+const console_logger = {
+  debug() {},
+  info() {},
+  warn: (m: string) => console.warn(m),
+  error: (m: string, ctx?: Record<string, unknown>) => console.error(m, ctx),
+};
+
+export type App = ReturnType<typeof createApp>;

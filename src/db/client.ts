@@ -1,0 +1,39 @@
+// postgres.js client factory: one per process/request scope, passed in through services (no singleton).
+import postgres from 'postgres';
+
+// biome-ignore lint/suspicious/noExplicitAny: postgres.js's type map parameter
+export type Sql = postgres.Sql<any>;
+// biome-ignore lint/suspicious/noExplicitAny: postgres.js's type map parameter
+export type Tx = postgres.TransactionSql<any>;
+/** Anything a query can run on: the pool or an open transaction. */
+export type Queryable = Sql | Tx;
+
+export interface SqlOptions {
+  readonly max?: number;
+  readonly connectTimeoutSeconds?: number;
+  /** Workers: a fresh client per request, never reused across requests. */
+  readonly fetchTypes?: boolean;
+  readonly prepare?: boolean;
+}
+
+export function createSql(url: string, options: SqlOptions = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    idle_timeout: 30,
+    // int8 columns (tiyn, counters) come back as bigint: money never passes through a float.
+    types: { bigint: postgres.BigInt },
+    fetch_types: options.fetchTypes ?? true,
+    prepare: options.prepare ?? true,
+    onnotice: () => {},
+    connection: { application_name: 'alatau-pay' },
+  });
+}
+
+/** numeric(78,0) columns (atomic amounts) arrive as strings; this turns them into bigint. */
+export function toBigInt(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?[0-9]+$/.test(v)) return BigInt(v);
+  throw new TypeError(`not an integer: ${String(v)}`);
+}

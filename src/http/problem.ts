@@ -1,0 +1,86 @@
+// The one error funnel: every error becomes RFC 9457 application/problem+json with a stable `code`
+// and the request id. 5xx are logged with their cause and never sent with a stack or internals.
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { AppError, type FieldError } from '../lib/errors';
+import type { Logger } from '../lib/log';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  requestId: string;
+  errors?: readonly FieldError[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export const problemType = (code: string): string => `urn:alatau-pay:problem:${code}`;
+
+export function problemResponse(
+  c: Context,
+  status: number,
+  code: string,
+  detail: string,
+  errors?: readonly FieldError[],
+  headers?: Record<string, string>,
+): Response {
+  const body: Problem = {
+    type: problemType(code),
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    requestId: (c.get('requestId' as never) as string | undefined) ?? 'unknown',
+    ...(errors?.length ? { errors } : {}),
+  };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+export function onError(logger: Logger) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof AppError) {
+      if (err.status >= 500) logger.error('request failed', { code: err.code, err, ...err.context });
+      return problemResponse(c, err.status, err.code, err.message, err.errors, err.headers);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code =
+        status === 413
+          ? 'payload_too_large'
+          : status === 400 && /json/i.test(err.message)
+            ? 'invalid_json'
+            : `http_${status}`;
+      const detail =
+        code === 'invalid_json'
+          ? 'the request body is not valid JSON'
+          : err.message || TITLES[status] || 'error';
+      return problemResponse(c, status, code, detail);
+    }
+    logger.error('unhandled error', { err, path: c.req.path, method: c.req.method });
+    return problemResponse(
+      c,
+      500,
+      'internal_error',
+      'something went wrong on our side; the request id helps us find it',
+    );
+  };
+}

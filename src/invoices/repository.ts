@@ -1,0 +1,258 @@
+// Reading invoices with their options and payments, and the one public shape (SPEC section 6)
+// that the API, webhooks and checkout all serialise from.
+import { ASSETS, type AssetId, type NetworkId } from '../chains/networks';
+import { type Queryable, toBigInt } from '../db/client';
+import { formatKzt, formatUnits } from '../lib/money';
+
+export type InvoiceStatus = 'new' | 'processing' | 'settled' | 'expired' | 'invalid';
+export type AdditionalStatus = 'none' | 'paid_partial' | 'paid_over' | 'paid_late';
+export type ReviewStatus = 'none' | 'held' | 'released' | 'rejected';
+export type PaymentStatus = 'seen' | 'confirmed' | 'reorged' | 'replaced';
+export type SpeedPolicy = 'high' | 'medium' | 'low-medium' | 'low';
+
+export interface RateSnapshotJson {
+  readonly kztPerUnit: string;
+  readonly at: string;
+  readonly chain: readonly string[];
+  readonly sources: readonly { name: string; pair: string; value: string; at: string }[];
+}
+
+export interface PaymentOption {
+  readonly option: string;
+  readonly asset: AssetId;
+  readonly network: NetworkId;
+  readonly address: string;
+  readonly amountAtomic: bigint;
+  readonly decimals: number;
+  readonly rate: RateSnapshotJson;
+  readonly uri: string;
+  readonly expiresAt: Date;
+  readonly derivationIndex: number | null;
+  readonly details: Record<string, unknown>;
+}
+
+export interface Payment {
+  readonly id: string;
+  readonly option: string;
+  readonly network: NetworkId;
+  readonly txid: string;
+  readonly outputIndex: number;
+  readonly fromAddresses: readonly string[];
+  readonly amountAtomic: bigint;
+  readonly amountTiyn: bigint;
+  readonly confirmations: number;
+  readonly blockHash: string | null;
+  readonly blockHeight: bigint | null;
+  readonly rbf: boolean;
+  readonly status: PaymentStatus;
+  readonly seenAt: Date;
+  readonly confirmedAt: Date | null;
+}
+
+export interface Invoice {
+  readonly id: string;
+  readonly merchantId: string;
+  readonly status: InvoiceStatus;
+  readonly additionalStatus: AdditionalStatus;
+  readonly review: ReviewStatus;
+  readonly amountTiyn: bigint;
+  readonly currency: string;
+  readonly amountPaidTiyn: bigint;
+  readonly orderId: string | null;
+  readonly description: string | null;
+  readonly metadata: Record<string, unknown>;
+  readonly redirectUrl: string | null;
+  readonly buyerEmail: string | null;
+  readonly speedPolicy: SpeedPolicy;
+  readonly paymentToleranceBp: number;
+  readonly cancelled: boolean;
+  readonly expiresAt: Date;
+  readonly monitoringUntil: Date;
+  readonly settledAt: Date | null;
+  readonly eventSeq: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly options: readonly PaymentOption[];
+  readonly payments: readonly Payment[];
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: raw rows from postgres.js
+type Row = Record<string, any>;
+
+export function invoiceFromRows(r: Row, options: Row[], payments: Row[]): Invoice {
+  return {
+    id: r.id,
+    merchantId: r.merchant_id,
+    status: r.status,
+    additionalStatus: r.additional_status,
+    review: r.review,
+    amountTiyn: toBigInt(r.amount_tiyn),
+    currency: r.currency,
+    amountPaidTiyn: toBigInt(r.amount_paid_tiyn),
+    orderId: r.order_id,
+    description: r.description,
+    metadata: r.metadata ?? {},
+    redirectUrl: r.redirect_url,
+    buyerEmail: r.buyer_email,
+    speedPolicy: r.speed_policy,
+    paymentToleranceBp: r.payment_tolerance_bp,
+    cancelled: r.cancelled,
+    expiresAt: new Date(r.expires_at),
+    monitoringUntil: new Date(r.monitoring_until),
+    settledAt: r.settled_at ? new Date(r.settled_at) : null,
+    eventSeq: r.event_seq,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+    options: options.map(optionFromRow),
+    payments: payments.map(paymentFromRow),
+  };
+}
+
+export function optionFromRow(o: Row): PaymentOption {
+  return {
+    option: o.option,
+    asset: o.asset,
+    network: o.network,
+    address: o.address,
+    amountAtomic: toBigInt(o.amount_atomic),
+    decimals: o.decimals,
+    rate: o.rate,
+    uri: o.uri,
+    expiresAt: new Date(o.expires_at),
+    derivationIndex: o.derivation_index,
+    details: o.details ?? {},
+  };
+}
+
+export function paymentFromRow(p: Row): Payment {
+  return {
+    id: p.id,
+    option: p.option,
+    network: p.network,
+    txid: p.txid,
+    outputIndex: p.output_index,
+    fromAddresses: p.from_addresses ?? [],
+    amountAtomic: toBigInt(p.amount_atomic),
+    amountTiyn: toBigInt(p.amount_tiyn),
+    confirmations: p.confirmations,
+    blockHash: p.block_hash,
+    blockHeight: p.block_height == null ? null : toBigInt(p.block_height),
+    rbf: p.rbf,
+    status: p.status,
+    seenAt: new Date(p.seen_at),
+    confirmedAt: p.confirmed_at ? new Date(p.confirmed_at) : null,
+  };
+}
+
+/** Loads one invoice; `forUpdate` locks its row for the state machine. Scoped to a merchant when given. */
+export async function loadInvoice(
+  q: Queryable,
+  id: string,
+  opts: { merchantId?: string; forUpdate?: boolean } = {},
+): Promise<Invoice | undefined> {
+  const lock = opts.forUpdate ? q`for update` : q``;
+  const scope = opts.merchantId === undefined ? q`` : q`and merchant_id = ${opts.merchantId}`;
+  const [row] = await q`select * from invoices where id = ${id} ${scope} ${lock}`;
+  if (!row) return undefined;
+  const [options, payments] = await Promise.all([
+    q`select * from payment_options where invoice_id = ${id} order by option`,
+    q`select * from payments where invoice_id = ${id} order by seen_at, id`,
+  ]);
+  return invoiceFromRows(row, [...options], [...payments]);
+}
+
+/** Loads many invoices with their children in three queries (list endpoints). */
+export async function loadInvoices(q: Queryable, rows: Row[]): Promise<Invoice[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id as string);
+  const [options, payments] = await Promise.all([
+    q`select * from payment_options where invoice_id in ${q(ids)} order by option`,
+    q`select * from payments where invoice_id in ${q(ids)} order by seen_at, id`,
+  ]);
+  const byInv = (list: readonly Row[]) => {
+    const m = new Map<string, Row[]>();
+    for (const x of list) {
+      const arr = m.get(x.invoice_id) ?? [];
+      arr.push(x);
+      m.set(x.invoice_id, arr);
+    }
+    return m;
+  };
+  const o = byInv(options);
+  const p = byInv(payments);
+  return rows.map((r) => invoiceFromRows(r, o.get(r.id) ?? [], p.get(r.id) ?? []));
+}
+
+export interface InvoiceJson {
+  id: string;
+  status: InvoiceStatus;
+  additionalStatus: AdditionalStatus;
+  review: ReviewStatus;
+  amount: string;
+  currency: string;
+  amountPaid: string;
+  orderId: string | null;
+  description: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  expiresAt: string;
+  checkoutUrl: string;
+  redirectUrl: string | null;
+  paymentOptions: unknown[];
+  payments: unknown[];
+}
+
+/** The invoice as SPEC section 6 names it. `review` is what the merchant may see: never a report. */
+export function invoiceToJson(inv: Invoice, publicUrl: string): InvoiceJson {
+  return {
+    id: inv.id,
+    status: inv.status,
+    additionalStatus: inv.additionalStatus,
+    review: inv.review,
+    amount: formatKzt(inv.amountTiyn),
+    currency: inv.currency,
+    amountPaid: formatKzt(inv.amountPaidTiyn),
+    orderId: inv.orderId,
+    description: inv.description,
+    metadata: inv.metadata,
+    createdAt: inv.createdAt.toISOString(),
+    expiresAt: inv.expiresAt.toISOString(),
+    checkoutUrl: `${publicUrl}/pay/${inv.id}`,
+    redirectUrl: inv.redirectUrl,
+    paymentOptions: inv.options.map((o) => ({
+      option: o.option,
+      asset: o.asset,
+      network: o.network,
+      address: o.address,
+      amount: formatUnits(o.amountAtomic, o.decimals),
+      amountAtomic: o.amountAtomic.toString(),
+      decimals: o.decimals,
+      rate: {
+        kztPerUnit: o.rate.kztPerUnit,
+        sources: o.rate.sources.map(({ name, value, at }) => ({ name, value, at })),
+        at: o.rate.at,
+      },
+      uri: o.uri,
+      expiresAt: o.expiresAt.toISOString(),
+      derivationIndex: o.derivationIndex,
+    })),
+    payments: inv.payments.map((p) => ({
+      id: p.id,
+      option: p.option,
+      txid: p.txid,
+      index: p.outputIndex,
+      from: p.fromAddresses,
+      amount: formatUnits(p.amountAtomic, ASSETS[optionAsset(p.option)]?.decimals ?? 0),
+      amountAtomic: p.amountAtomic.toString(),
+      amountKzt: formatKzt(p.amountTiyn),
+      confirmations: p.confirmations,
+      status: p.status,
+      seenAt: p.seenAt.toISOString(),
+      confirmedAt: p.confirmedAt ? p.confirmedAt.toISOString() : null,
+    })),
+  };
+}
+
+function optionAsset(option: string): AssetId {
+  return option.slice(0, option.indexOf('@')) as AssetId;
+}

@@ -1,0 +1,179 @@
+// Merchant invoice API (SPEC section 6).
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../http/auth';
+import { checkIdempotencyKey, requestFingerprint, withIdempotency } from '../http/idempotency';
+import { NotFoundError, ValidationError } from '../lib/errors';
+import { isId } from '../lib/ids';
+import { createInvoice } from './create';
+import { invoiceToJson, loadInvoice, loadInvoices } from './repository';
+import { createInvoiceSchema, InvoiceSchema, ListQuerySchema, ProblemSchema } from './schema';
+import { cancelInvoice } from './state';
+
+const problems = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((s) => [
+      s,
+      {
+        description: 'Problem details (RFC 9457)',
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
+    ]),
+  );
+const security = [{ bearer: [] }];
+const IdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'inv_01jd8x3q4m5n6p7r8s9t0v1w2x' }),
+});
+
+export function registerInvoiceRoutes(
+  app: OpenAPIHono<AppEnv>,
+  limits: { metadataLimitBytes: number; maxExpiryMinutes: number },
+) {
+  const body = createInvoiceSchema(limits);
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/invoices',
+      tags: ['Invoices'],
+      summary: 'Create an invoice priced in tenge',
+      security,
+      request: {
+        body: { required: true, content: { 'application/json': { schema: body } } },
+        headers: z.object({
+          'idempotency-key': z.string().optional().openapi({ description: 'Safe retries (IETF draft)' }),
+        }),
+      },
+      responses: {
+        201: { description: 'Created', content: { 'application/json': { schema: InvoiceSchema } } },
+        ...problems(400, 401, 409, 413, 415, 422, 503),
+      },
+    }),
+    async (c) => {
+      const services = c.get('services');
+      const { merchantId } = c.get('principal');
+      const input = c.req.valid('json');
+      const key = checkIdempotencyKey(c.req.header('idempotency-key'));
+      const run = async () => {
+        const inv = await createInvoice(services, merchantId, input);
+        return { status: 201, body: invoiceToJson(inv, services.config.PUBLIC_URL) };
+      };
+      const res = key
+        ? await withIdempotency(
+            services.sql,
+            merchantId,
+            key,
+            requestFingerprint('POST', '/v1/invoices', input),
+            run,
+          )
+        : { ...(await run()), replayed: false };
+      if (res.replayed) c.header('Idempotent-Replayed', 'true');
+      c.header('Location', `/v1/invoices/${(res.body as { id: string }).id}`);
+      return c.json(res.body as z.infer<typeof InvoiceSchema>, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/invoices/{id}',
+      tags: ['Invoices'],
+      summary: 'Get an invoice',
+      security,
+      request: { params: IdParam },
+      responses: {
+        200: { description: 'The invoice', content: { 'application/json': { schema: InvoiceSchema } } },
+        ...problems(401, 404),
+      },
+    }),
+    async (c) => {
+      const services = c.get('services');
+      const { id } = c.req.valid('param');
+      const inv = isId('inv', id)
+        ? await loadInvoice(services.sql, id, { merchantId: c.get('principal').merchantId })
+        : undefined;
+      if (!inv) throw new NotFoundError('invoice', 'invoice_not_found');
+      return c.json(invoiceToJson(inv, services.config.PUBLIC_URL) as z.infer<typeof InvoiceSchema>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/invoices',
+      tags: ['Invoices'],
+      summary: 'List invoices, newest first',
+      security,
+      request: { query: ListQuerySchema },
+      responses: {
+        200: {
+          description: 'A page of invoices',
+          content: {
+            'application/json': {
+              schema: z.object({ data: z.array(InvoiceSchema), nextCursor: z.string().nullable() }),
+            },
+          },
+        },
+        ...problems(401, 422),
+      },
+    }),
+    async (c) => {
+      const services = c.get('services');
+      const { sql } = services;
+      const { status, limit = 20, cursor, orderId } = c.req.valid('query');
+      if (cursor !== undefined && !isId('inv', cursor)) {
+        throw new ValidationError('invalid cursor', [
+          { path: 'cursor', message: 'use the nextCursor of a previous page' },
+        ]);
+      }
+      const merchantId = c.get('principal').merchantId;
+      // Ids sort by creation time, so the id itself is a stable keyset cursor.
+      const rows = await sql`select * from invoices where merchant_id = ${merchantId}
+        ${status ? sql`and status = ${status}` : sql``}
+        ${orderId ? sql`and order_id = ${orderId}` : sql``}
+        ${cursor ? sql`and id < ${cursor}` : sql``}
+        order by id desc limit ${limit + 1}`;
+      const page = rows.slice(0, limit);
+      const invoices = await loadInvoices(sql, [...page]);
+      return c.json(
+        {
+          data: invoices.map((i) => invoiceToJson(i, services.config.PUBLIC_URL)) as z.infer<
+            typeof InvoiceSchema
+          >[],
+          nextCursor: rows.length > limit ? (page[page.length - 1]!.id as string) : null,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/invoices/{id}/cancel',
+      tags: ['Invoices'],
+      summary: 'Cancel a new invoice that has received no payment',
+      security,
+      request: { params: IdParam },
+      responses: {
+        200: {
+          description: 'The invalidated invoice',
+          content: { 'application/json': { schema: InvoiceSchema } },
+        },
+        ...problems(401, 404, 409),
+      },
+    }),
+    async (c) => {
+      const services = c.get('services');
+      const { id } = c.req.valid('param');
+      if (!isId('inv', id)) throw new NotFoundError('invoice', 'invoice_not_found');
+      const merchantId = c.get('principal').merchantId;
+      const inv = await services.sql.begin((tx) =>
+        cancelInvoice(tx, services.state, id, merchantId, { actor: `merchant:${merchantId}` }),
+      );
+      return c.json(invoiceToJson(inv, services.config.PUBLIC_URL) as z.infer<typeof InvoiceSchema>, 200);
+    },
+  );
+}

@@ -1,0 +1,87 @@
+// Everything the app and the jobs need, built once per process (or per request on Workers) and
+// passed in: no module-level singletons, so tests build their own against a real database.
+
+import type { ScreeningService } from './aml/screen';
+import { screeningFromConfig } from './aml/wiring';
+import { type EvmService, evmServiceFromConfig } from './chains/evm/service';
+import type { Family } from './chains/networks';
+import type { ChainAdapter } from './chains/types';
+import { createUtxoAdapter } from './chains/utxo/adapter';
+import type { Config } from './config';
+import type { Sql } from './db/client';
+import type { StateDeps } from './invoices/state';
+import { createLogger, type Logger } from './lib/log';
+import type { KeyMode } from './merchants/apikeys';
+import { createRateSourcesFromConfig, createRatesService, type RatesService } from './rates/aggregate';
+import { type UtxoService, utxoServiceFromConfig } from './watch/utxo';
+import { secretBoxFromConfig } from './webhooks/keys';
+import type { SecretBox } from './webhooks/secrets';
+
+export interface Services {
+  readonly config: Config;
+  readonly sql: Sql;
+  readonly rates: RatesService;
+  readonly adapters: Readonly<Partial<Record<Family, ChainAdapter>>>;
+  readonly logger: Logger;
+  /** sk_test_ keys in sandbox and testnet, sk_live_ on mainnet. */
+  readonly keyMode: KeyMode;
+  readonly state: StateDeps;
+  /** AML screening of payers and payments (src/aml/screen.ts). */
+  readonly screening: ScreeningService;
+  /** EVM networks, watchers, sweepers and the intent signer; undefined when none is configured. */
+  readonly evm?: EvmService | undefined;
+  /** UTXO watchers (one per configured Bitcoin/Litecoin network); undefined when none is configured. */
+  readonly utxo?: UtxoService | undefined;
+  /** Checks one invoice's chains now (an open checkout page asks; on Workers there is no loop). */
+  readonly checkInvoice?: (invoiceId: string) => Promise<void>;
+  /** Encrypts webhook secrets at rest (WEBHOOK_ENCRYPTION_KEY). */
+  readonly secretBox: SecretBox;
+}
+
+export function keyModeFor(config: Config): KeyMode {
+  return config.NETWORK_MODE === 'mainnet' ? 'live' : 'test';
+}
+
+export function createServices(
+  config: Config,
+  sql: Sql,
+  overrides: Partial<Omit<Services, 'config' | 'sql'>> = {},
+): Services {
+  const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
+  const rates =
+    overrides.rates ??
+    createRatesService({
+      sources: createRateSourcesFromConfig({
+        mode: config.NETWORK_MODE,
+        urls: {
+          nbk: config.NBK_URL,
+          binance: config.BINANCE_URL,
+          kraken: config.KRAKEN_URL,
+          coingecko: config.COINGECKO_URL,
+        },
+        timeoutMs: config.RATE_TIMEOUT_MS,
+      }),
+      maxAgeMs: config.RATE_MAX_AGE_SECONDS * 1000,
+      cacheTtlMs: Math.min(config.RATE_CACHE_SECONDS, config.RATE_MAX_AGE_SECONDS) * 1000,
+      logger,
+    });
+  const state = overrides.state ?? { publicUrl: config.PUBLIC_URL };
+  const screening = overrides.screening ?? screeningFromConfig(config, sql, state, logger);
+  const evm =
+    'evm' in overrides ? overrides.evm : evmServiceFromConfig(config, { sql, state, logger, screening });
+  const utxo =
+    'utxo' in overrides ? overrides.utxo : utxoServiceFromConfig(config, { sql, state, logger, screening });
+  return {
+    config,
+    sql,
+    rates,
+    adapters: overrides.adapters ?? { utxo: createUtxoAdapter(), ...(evm ? { evm: evm.adapter } : {}) },
+    logger,
+    keyMode: overrides.keyMode ?? keyModeFor(config),
+    state,
+    screening,
+    evm,
+    utxo,
+    secretBox: overrides.secretBox ?? secretBoxFromConfig(config),
+  };
+}

@@ -1,0 +1,59 @@
+// A fresh database per test file. With DATABASE_URL (CI, real PostgreSQL): a new database on that
+// server, dropped afterwards. Without it (the embedded default): a copy of a migrated PGlite data
+// directory that global-setup.ts prepared once, reopened in well under a second.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { EMBEDDED_POOL_MAX } from '../../src/boot';
+import { createSql, type Sql } from '../../src/db/client';
+import { startEmbeddedDatabase } from '../../src/db/embedded';
+import { migrate } from '../../src/db/migrate';
+
+export interface TestDatabase {
+  readonly sql: Sql;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export const usingRealPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
+
+export async function freshDatabase(opts: { max?: number } = {}): Promise<TestDatabase> {
+  const max = opts.max ?? 10;
+  const adminUrl = process.env.DATABASE_URL;
+  if (adminUrl) {
+    const name = `alatau_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    const u = new URL(adminUrl);
+    u.pathname = `/${name}`;
+    const url = u.toString();
+    const sql = createSql(url, { max });
+    await migrate(sql);
+    return {
+      sql,
+      url,
+      async close() {
+        await sql.end({ timeout: 5 });
+        await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+        await admin.end({ timeout: 5 });
+      },
+    };
+  }
+  const template = process.env.ALATAU_PGLITE_TEMPLATE;
+  const dir = mkdtempSync(join(tmpdir(), 'alatau-pglite-'));
+  if (template) cpSync(template, join(dir, 'pg'), { recursive: true });
+  // See EMBEDDED_POOL_MAX: one connection is what the embedded database supports correctly.
+  const db = await startEmbeddedDatabase({ dataDir: dir, maxConnections: EMBEDDED_POOL_MAX + 2 });
+  const sql = createSql(db.url, { max: EMBEDDED_POOL_MAX });
+  await migrate(sql);
+  return {
+    sql,
+    url: db.url,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await db.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// The workerd suite: tests run INSIDE workerd (@cloudflare/vitest-pool-workers) against the real
+// wrangler.toml, with the Hyperdrive binding pointed at a fresh database on the local PostgreSQL that
+// global-setup.ts (Node side) created, migrated and seeded.
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export default defineConfig({
+  root,
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        // Overrides the localConnectionString of wrangler.toml with this run's database.
+        hyperdrives: { HYPERDRIVE: inject('workersDatabaseUrl') },
+      },
+    })),
+  ],
+  test: {
+    include: ['test/workers/**/*.test.ts'],
+    globalSetup: ['test/workers/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
