@@ -10,7 +10,7 @@ import type { AssetId, NetworkId } from '../chains/networks';
 import { NETWORKS, parseOption } from '../chains/networks';
 import type { Queryable, Sql, Tx } from '../db/client';
 import { loadInvoice } from '../invoices/repository';
-import { type StateDeps, setReview } from '../invoices/state';
+import { holdForReview, type StateDeps, setReview } from '../invoices/state';
 import type { Logger } from '../lib/log';
 import { openCase } from './cases';
 import { nextWorkingDayEnd, suspiciousDeadline } from './deadlines';
@@ -46,6 +46,11 @@ export interface PaymentScreeningInput {
   readonly senders: readonly string[];
   readonly amountTiyn: bigint;
   readonly asset?: AssetId;
+  /**
+   * Called from recordPayment's screen hook, before the invoice's state is derived: a hold only
+   * marks the invoice, and recordPayment derives the state and writes `invoice.held`.
+   */
+  readonly deferState?: boolean;
 }
 
 export interface PaymentScreeningOutcome {
@@ -59,7 +64,7 @@ export interface PaymentScreeningOutcome {
 export interface ScreeningService {
   /** Before an intent is signed: refuses on severe. Records the screening; reveals nothing else. */
   screenPayer(input: PayerScreeningInput): Promise<{ allowed: boolean }>;
-  /** Inside the payment's transaction, after recordPayment: applies the policy once per payment. */
+  /** Inside the payment's transaction (recordPayment's screen hook): applies the policy once per payment. */
   screenPayment(tx: Tx, input: PaymentScreeningInput): Promise<PaymentScreeningOutcome>;
   /** Reloads the lists when their version counter moved (any process may have imported). */
   refresh(): Promise<boolean>;
@@ -316,14 +321,15 @@ export function createScreening(opts: ScreeningOptions): ScreeningService {
       });
       let held = false;
       if (hold) {
-        const inv = await loadInvoice(tx, input.invoiceId);
-        if (inv && inv.review !== 'rejected') {
-          await setReview(tx, opts.state, input.invoiceId, 'held', {
-            actor: 'aml',
-            reason: 'compliance review',
-            now: at,
-          });
-          held = true;
+        const review = { actor: 'aml', reason: 'compliance review', now: at };
+        if (input.deferState) {
+          held = await holdForReview(tx, input.invoiceId, review);
+        } else {
+          const inv = await loadInvoice(tx, input.invoiceId);
+          if (inv && inv.review !== 'rejected') {
+            await setReview(tx, opts.state, input.invoiceId, 'held', review);
+            held = true;
+          }
         }
       }
       if (threshold) await draftReport(tx, { reporter: opts.reporter }, caseId, 'threshold', 'system', at);

@@ -248,11 +248,17 @@ export interface RecordResult {
  * second sighting — another watcher, a restart, a re-scan — an update, never a second credit.
  * A payment that had left the chain and comes back (re-mined) is counted again, still once.
  */
+/**
+ * Screens a new payment inside its transaction, before the invoice's state is derived. When it
+ * holds the invoice it must do so with `holdForReview` (which derives nothing), not `setReview`.
+ */
+export type ScreenHook = (tx: Tx, paymentId: string) => Promise<{ held: boolean }>;
+
 export async function recordPayment(
   tx: Tx,
   deps: StateDeps,
   p: ObservedPayment,
-  opts: StateChangeOptions = {},
+  opts: StateChangeOptions & { screen?: ScreenHook | undefined } = {},
 ): Promise<RecordResult> {
   const now = opts.now ?? new Date();
   // Lock the invoice first: all writers of one invoice take its row lock in the same order.
@@ -278,6 +284,12 @@ export async function recordPayment(
   const isNew = row!.inserted;
   const events: { type: EventType; extra?: Record<string, unknown> }[] = [];
   if (isNew) events.push({ type: 'invoice.payment_received', extra: { paymentId: row!.id } });
+  // Screening runs before the state is derived, so a payment that arrives already confirmed from a
+  // listed sender is held in the same step: the invoice never passes through settled first.
+  if (isNew && opts.screen) {
+    const { held } = await opts.screen(tx, row!.id);
+    if (held) events.push({ type: 'invoice.held' });
+  }
   const invoice = await applyState(tx, deps, p.invoiceId, { ...opts, events });
   return { invoice, paymentId: row!.id, isNew };
 }
@@ -375,15 +387,7 @@ export async function setReview(
   const inv = await loadInvoice(tx, invoiceId, { forUpdate: true });
   if (!inv) throw new NotFoundError('invoice');
   if (inv.review === review) return inv;
-  if (inv.review === 'rejected')
-    throw new ConflictError('review_closed', 'a rejected invoice stays rejected');
-  await tx`update invoices set review = ${review}, updated_at = ${opts.now ?? new Date()} where id = ${invoiceId}`;
-  await appendAudit(tx, {
-    actor: opts.actor ?? 'system',
-    action: `invoice.review_${review}`,
-    subject: invoiceId,
-    data: { from: inv.review, to: review, ...(opts.reason ? { reason: opts.reason } : {}) },
-  });
+  await writeReview(tx, inv, review, opts);
   const events: { type: EventType }[] =
     review === 'held'
       ? [{ type: 'invoice.held' }]
@@ -391,6 +395,40 @@ export async function setReview(
         ? [{ type: 'invoice.released' }]
         : [];
   return applyState(tx, deps, invoiceId, { ...opts, events });
+}
+
+/**
+ * For a `ScreenHook` inside `recordPayment`: marks the invoice held (with its audit entry) and
+ * leaves deriving the state and writing `invoice.held` to `recordPayment`, which does both once.
+ * False when it was already held or is rejected (nothing to do).
+ */
+export async function holdForReview(
+  tx: Tx,
+  invoiceId: string,
+  opts: StateChangeOptions = {},
+): Promise<boolean> {
+  const inv = await loadInvoice(tx, invoiceId, { forUpdate: true });
+  if (!inv) throw new NotFoundError('invoice');
+  if (inv.review === 'held' || inv.review === 'rejected') return false;
+  await writeReview(tx, inv, 'held', opts);
+  return true;
+}
+
+async function writeReview(
+  tx: Tx,
+  inv: Invoice,
+  review: Exclude<ReviewStatus, 'none'>,
+  opts: StateChangeOptions,
+): Promise<void> {
+  if (inv.review === 'rejected')
+    throw new ConflictError('review_closed', 'a rejected invoice stays rejected');
+  await tx`update invoices set review = ${review}, updated_at = ${opts.now ?? new Date()} where id = ${inv.id}`;
+  await appendAudit(tx, {
+    actor: opts.actor ?? 'system',
+    action: `invoice.review_${review}`,
+    subject: inv.id,
+    data: { from: inv.review, to: review, ...(opts.reason ? { reason: opts.reason } : {}) },
+  });
 }
 
 /** The expiry tick's unit of work: `new` invoices past their expiry, locked without waiting. */

@@ -121,6 +121,33 @@ describe('a listed payer', () => {
     expect(row!.n).toBe(1);
   });
 
+  it('a payment already confirmed at its first sighting is held before it can settle', async () => {
+    const inv = await newInvoice(ctx, ctx.merchantId);
+    const { outcome, invoice } = await payAndScreen(ctx, inv, { confirmations: 6 });
+    expect(outcome).toMatchObject({ held: true, replayed: false });
+    expect(invoice).toMatchObject({ status: 'processing', review: 'held' });
+    // The merchant never hears "settled" for a payment under review.
+    const before = await outboxTypes(ctx, inv.id);
+    expect(before).toContain('invoice.payment_received');
+    expect(before).toContain('invoice.held');
+    expect(before).not.toContain('invoice.settled');
+    expect(before.indexOf('invoice.payment_received')).toBeLessThan(before.indexOf('invoice.held'));
+
+    const a = await newRegulator(ctx, 'Aliya Nurlanova', 'a.nurlanova@afm.test');
+    const b = await newRegulator(ctx, 'Bolat Seitkali', 'b.seitkali@afm.test');
+    for (const r of [a, b]) {
+      await decide(ctx.db.sql, deps(), {
+        caseId: outcome.caseId!,
+        decision: 'clear',
+        reason: 'reviewed',
+        regulator: { id: r.regulator.id, name: r.regulator.name, email: r.regulator.email },
+      });
+    }
+    const after = await outboxTypes(ctx, inv.id);
+    expect(after.filter((t) => t === 'invoice.settled')).toHaveLength(1);
+    expect(after.indexOf('invoice.settled')).toBeGreaterThan(after.indexOf('invoice.released'));
+  });
+
   it('a rejection makes the invoice invalid', async () => {
     const inv = await newInvoice(ctx, ctx.merchantId);
     const { outcome } = await payAndScreen(ctx, inv);

@@ -51,22 +51,43 @@ export async function payAndScreen(
   const amountAtomic = (option.amountAtomic * amountTiyn) / inv.amountTiyn || 1n;
   const txid = opts.txid ?? (++txCounter).toString(16).padStart(64, 'a');
   const from = opts.from ?? [PAYER_BTC];
+  // The way the watchers do it: screening inside recordPayment, before the state is derived.
   return ctx.db.sql.begin(async (tx) => {
-    const rec = await recordPayment(tx, ctx.services.state, {
-      invoiceId: inv.id,
-      option: option.option,
-      network: option.network,
-      txid,
-      outputIndex: 0,
-      fromAddresses: from,
-      amountAtomic,
-      amountTiyn,
-      confirmations: opts.confirmations ?? 0,
-      blockHash: null,
-      blockHeight: null,
-      rbf: false,
-    });
-    const outcome = await ctx.services.screening.screenPayment(tx, {
+    let outcome: PaymentScreeningOutcome | undefined;
+    const rec = await recordPayment(
+      tx,
+      ctx.services.state,
+      {
+        invoiceId: inv.id,
+        option: option.option,
+        network: option.network,
+        txid,
+        outputIndex: 0,
+        fromAddresses: from,
+        amountAtomic,
+        amountTiyn,
+        confirmations: opts.confirmations ?? 0,
+        blockHash: null,
+        blockHeight: null,
+        rbf: false,
+      },
+      {
+        screen: async (t, paymentId) => {
+          outcome = await ctx.services.screening.screenPayment(t, {
+            invoiceId: inv.id,
+            paymentId,
+            merchantId: inv.merchantId,
+            network: option.network,
+            senders: from,
+            amountTiyn,
+            deferState: true,
+          });
+          return outcome;
+        },
+      },
+    );
+    // A re-sighting of a known payment is not screened again; report what the first screening did.
+    outcome ??= await ctx.services.screening.screenPayment(tx, {
       invoiceId: inv.id,
       paymentId: rec.paymentId,
       merchantId: inv.merchantId,

@@ -16,7 +16,7 @@ import { confirmPayment, markPaymentGone, recordPayment, type StateDeps } from '
 import { randomHex } from '../../lib/ids';
 import type { Logger } from '../../lib/log';
 import { atomicToTiyn, parseDecimal } from '../../lib/money';
-import { tryAcquireLease } from '../../watch/leases';
+import { releaseLease, tryAcquireLease } from '../../watch/leases';
 import { type AssetId, NETWORKS, type NetworkId } from '../networks';
 import type { EvmNetworkConfig } from './config';
 import {
@@ -72,6 +72,11 @@ export interface EvmWatcherOptions {
   readonly topicFilterMax?: number;
   /** Tests: runs after the payments are written and before the cursor is (a crash point). */
   readonly beforeCursorSave?: () => Promise<void>;
+  /**
+   * An open checkout page's check runs a tick only when no scan of this network finished within this
+   * long (whoever ran it), and each invoice asks this process at most once per gap; default 2 s.
+   */
+  readonly checkGapMs?: number;
 }
 
 export interface EvmTickResult {
@@ -94,6 +99,12 @@ export interface EvmTickResult {
 export interface EvmWatcher {
   readonly network: NetworkId;
   tick(now?: Date): Promise<EvmTickResult>;
+  /**
+   * An open checkout page asks about its invoice (on Workers nothing else scans between cron runs).
+   * One scan covers every invoice, so this runs a tick unless one finished within `checkGapMs`;
+   * undefined when nothing was due.
+   */
+  checkInvoice(invoiceId: string, now?: Date): Promise<EvmTickResult | undefined>;
 }
 
 interface Cursor {
@@ -136,6 +147,9 @@ export function createEvmWatcher(options: EvmWatcherOptions): EvmWatcher {
   const cursorName = `evm:${network}`;
   const leaseName = `evm:${network}`;
   const log = options.logger;
+  const checkGapMs = options.checkGapMs ?? 2_000;
+  const recentChecks = new Map<string, number>();
+  let lastLoopTickMs = Number.NEGATIVE_INFINITY;
   const tokenAssets = new Map<string, AssetId>(
     Object.entries(net.tokens).map(([asset, address]) => [address.toLowerCase(), asset as AssetId]),
   );
@@ -403,7 +417,7 @@ export function createEvmWatcher(options: EvmWatcherOptions): EvmWatcher {
       // When the block was made, not when we looked (a watcher catching up must not make it late).
       const seenAt = new Date(Math.min(blockMs ?? now.getTime(), now.getTime()));
       await sql.begin(async (tx) => {
-        const r = await recordPayment(
+        await recordPayment(
           tx,
           options.state,
           {
@@ -421,7 +435,22 @@ export function createEvmWatcher(options: EvmWatcherOptions): EvmWatcher {
             rbf: false,
             seenAt,
           },
-          { now },
+          {
+            now,
+            screen: options.screening
+              ? (tx, paymentId) =>
+                  options.screening!.screenPayment(tx, {
+                    invoiceId: w.invoiceId,
+                    paymentId,
+                    merchantId: w.merchantId,
+                    network,
+                    senders: [o.from],
+                    amountTiyn,
+                    asset: o.asset,
+                    deferState: true,
+                  })
+              : undefined,
+          },
         );
         const payout = payoutOf.get(w.address.toLowerCase());
         if (o.path === 'deposit' && payout) {
@@ -429,100 +458,117 @@ export function createEvmWatcher(options: EvmWatcherOptions): EvmWatcher {
             values (${network}, ${getAddress(w.address)}, ${w.invoiceId}, ${w.invoiceKey}, ${payout}, ${now}, ${now})
             on conflict (network, address) do update set due_at = excluded.due_at, updated_at = excluded.updated_at`;
         }
-        if (r.isNew && options.screening) {
-          await options.screening.screenPayment(tx, {
-            invoiceId: w.invoiceId,
-            paymentId: r.paymentId,
-            merchantId: w.merchantId,
-            network,
-            senders: [o.from],
-            amountTiyn,
-            asset: o.asset,
-          });
-        }
       });
       n++;
     }
     return n;
   }
 
+  async function tick(now: Date, fromCheck: boolean): Promise<EvmTickResult> {
+    const useLease = options.useLease !== false;
+    if (useLease && !(await tryAcquireLease(sql, leaseName, holder, leaseMs))) {
+      return { network, recorded: 0, updated: 0, gone: 0, skipped: 'busy' };
+    }
+    if (!fromCheck) lastLoopTickMs = Date.now();
+    // A check's watcher may live for one request (Workers): were it to keep the lease, every other
+    // request and the cron would find the network busy until it expired. A loop keeps its lease.
+    const release = useLease && fromCheck && Date.now() - lastLoopTickMs > leaseMs;
+    try {
+      return await scanOnce(now);
+    } finally {
+      if (release) await releaseLease(sql, leaseName, holder).catch(() => {});
+    }
+  }
+
   return {
     network,
-    async tick(now = new Date()): Promise<EvmTickResult> {
-      const empty = { network, recorded: 0, updated: 0, gone: 0 };
-      if (options.useLease !== false && !(await tryAcquireLease(sql, leaseName, holder, leaseMs))) {
-        return { ...empty, skipped: 'busy' };
-      }
-      // The tip before the watched set: every block up to it was mined after its invoices were stored
-      // (an address is shown only once its invoice is committed), so none of their payments is missed.
-      const tip = await blockNumber(rpc);
-      await loadWatched(now);
-      const [row] = await sql<
-        { cursor: unknown }[]
-      >`select cursor from chain_cursors where name = ${cursorName}`;
-      const cursor = parseCursor(row?.cursor);
-
-      // 1. Is the chain we scanned still the chain? Walk back to the newest block we know that is.
-      let recent = [...(cursor?.recent ?? [])];
-      let from = cursor ? cursor.next : (net.startBlock ?? Math.max(0, tip - lookback + 1));
-      let reorgDepth = 0;
-      const top = recent.at(-1);
-      if (top) {
-        const hashOf = async (h: number) => (h > tip ? null : ((await getBlockHeader(rpc, h))?.hash ?? null));
-        if ((await hashOf(top[0])) !== top[1]) {
-          let ancestor: number | undefined;
-          for (let i = recent.length - 2; i >= 0; i--) {
-            if ((await hashOf(recent[i]![0])) === recent[i]![1]) {
-              ancestor = recent[i]![0];
-              break;
-            }
-          }
-          if (ancestor === undefined) {
-            // Deeper than the window (or a restarted chain): scan the window again from its start.
-            from = Math.min(recent[0]![0], Math.max(0, tip - lookback + 1));
-            recent = [];
-            reorgDepth = top[0] - from + 1;
-          } else {
-            recent = recent.filter(([h]) => h <= ancestor);
-            from = ancestor + 1;
-            reorgDepth = top[0] - ancestor;
-          }
-          log?.warn('evm reorg', { network, depth: reorgDepth, resumeAt: from });
-        }
-      }
-
-      // 2. The next range, checked to hang together.
-      const to = Math.min(tip, from + maxBlocks - 1);
-      const last = recent.at(-1);
-      const parent = last && last[0] === from - 1 ? last[1] : undefined;
-      const fetched = from <= to ? await fetchRange(from, to, parent) : { blocks: [], logs: [] };
-      if (!fetched) return { ...empty, tip, skipped: 'inconsistent', reorgDepth };
-      const obs = await observe(fetched.blocks, fetched.logs);
-      const blockTimes = new Map(
-        fetched.blocks.map((b) => [Number(BigInt(b.number)), Number(BigInt(b.timestamp)) * 1000]),
-      );
-      for (const b of fetched.blocks) recent.push([Number(BigInt(b.number)), b.hash]);
-      recent = recent.slice(-hashWindow);
-
-      // 3. Counted payments that left the chain go first: one whose log moved is retired before its
-      // new sighting is recorded. 4. New payments. 5. Confirmations last: they never delay detection.
-      const judged = await judge(tip, new Map(recent));
-      const gone = await retire(judged.gone, now);
-      const recorded = await record(obs, blockTimes, tip, now);
-      const updated = await reconfirm(judged.moved, now);
-
-      await options.beforeCursorSave?.();
-      await saveCursor({ next: from <= to ? to + 1 : from, recent }, now);
-      return {
-        network,
-        tip,
-        scanned: from <= to ? { from, to } : null,
-        watched: byAddress.size,
-        recorded,
-        updated,
-        gone,
-        ...(reorgDepth ? { reorgDepth } : {}),
-      };
+    tick: (now = new Date()) => tick(now, false),
+    async checkInvoice(invoiceId, now = new Date()) {
+      // Pages poll every second or so: within the gap this process does not even ask the database.
+      const last = recentChecks.get(invoiceId);
+      if (last !== undefined && Math.abs(now.getTime() - last) < checkGapMs) return undefined;
+      if (recentChecks.size > 10_000) recentChecks.clear();
+      recentChecks.set(invoiceId, now.getTime());
+      // Across processes (and Workers requests) the cursor's age is the limit: at most one scan per
+      // gap per network, however many pages are open.
+      const [row] = await sql<{ updated_at: Date }[]>`
+        select updated_at from chain_cursors where name = ${cursorName}`;
+      if (row && Math.abs(now.getTime() - new Date(row.updated_at).getTime()) < checkGapMs) return undefined;
+      return tick(now, true);
     },
   };
+
+  async function scanOnce(now: Date): Promise<EvmTickResult> {
+    const empty = { network, recorded: 0, updated: 0, gone: 0 };
+    // The tip before the watched set: every block up to it was mined after its invoices were stored
+    // (an address is shown only once its invoice is committed), so none of their payments is missed.
+    const tip = await blockNumber(rpc);
+    await loadWatched(now);
+    const [row] = await sql<
+      { cursor: unknown }[]
+    >`select cursor from chain_cursors where name = ${cursorName}`;
+    const cursor = parseCursor(row?.cursor);
+
+    // 1. Is the chain we scanned still the chain? Walk back to the newest block we know that is.
+    let recent = [...(cursor?.recent ?? [])];
+    let from = cursor ? cursor.next : (net.startBlock ?? Math.max(0, tip - lookback + 1));
+    let reorgDepth = 0;
+    const top = recent.at(-1);
+    if (top) {
+      const hashOf = async (h: number) => (h > tip ? null : ((await getBlockHeader(rpc, h))?.hash ?? null));
+      if ((await hashOf(top[0])) !== top[1]) {
+        let ancestor: number | undefined;
+        for (let i = recent.length - 2; i >= 0; i--) {
+          if ((await hashOf(recent[i]![0])) === recent[i]![1]) {
+            ancestor = recent[i]![0];
+            break;
+          }
+        }
+        if (ancestor === undefined) {
+          // Deeper than the window (or a restarted chain): scan the window again from its start.
+          from = Math.min(recent[0]![0], Math.max(0, tip - lookback + 1));
+          recent = [];
+          reorgDepth = top[0] - from + 1;
+        } else {
+          recent = recent.filter(([h]) => h <= ancestor);
+          from = ancestor + 1;
+          reorgDepth = top[0] - ancestor;
+        }
+        log?.warn('evm reorg', { network, depth: reorgDepth, resumeAt: from });
+      }
+    }
+
+    // 2. The next range, checked to hang together.
+    const to = Math.min(tip, from + maxBlocks - 1);
+    const last = recent.at(-1);
+    const parent = last && last[0] === from - 1 ? last[1] : undefined;
+    const fetched = from <= to ? await fetchRange(from, to, parent) : { blocks: [], logs: [] };
+    if (!fetched) return { ...empty, tip, skipped: 'inconsistent', reorgDepth };
+    const obs = await observe(fetched.blocks, fetched.logs);
+    const blockTimes = new Map(
+      fetched.blocks.map((b) => [Number(BigInt(b.number)), Number(BigInt(b.timestamp)) * 1000]),
+    );
+    for (const b of fetched.blocks) recent.push([Number(BigInt(b.number)), b.hash]);
+    recent = recent.slice(-hashWindow);
+
+    // 3. Counted payments that left the chain go first: one whose log moved is retired before its
+    // new sighting is recorded. 4. New payments. 5. Confirmations last: they never delay detection.
+    const judged = await judge(tip, new Map(recent));
+    const gone = await retire(judged.gone, now);
+    const recorded = await record(obs, blockTimes, tip, now);
+    const updated = await reconfirm(judged.moved, now);
+
+    await options.beforeCursorSave?.();
+    await saveCursor({ next: from <= to ? to + 1 : from, recent }, now);
+    return {
+      network,
+      tip,
+      scanned: from <= to ? { from, to } : null,
+      watched: byAddress.size,
+      recorded,
+      updated,
+      gone,
+      ...(reorgDepth ? { reorgDepth } : {}),
+    };
+  }
 }
