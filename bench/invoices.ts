@@ -53,6 +53,8 @@ export interface InvoiceBenchResult {
   readonly ratio: number;
   /** Statements per invoice creation (one client, counted at the driver), begin/commit included. */
   readonly profile: { invoices: number; queriesPerInvoice: number; byStatement: Record<string, number> };
+  /** CPU milliseconds of this process (server and load thread) per successful request. */
+  readonly cpuMsPerRequest: { readonly ours: number; readonly bare: number };
   /** Rows in the database after the run match the 201s counted. */
   readonly rowsChecked: boolean;
 }
@@ -220,10 +222,19 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
     ];
     // ABBA: a slow moment of the machine weighs on both sides alike.
     const half = (seconds * 1000) / 2;
-    oursRuns.push(await load.run(job(oursUrl, half)));
-    bareRuns.push(await load.run(job(bareUrl, half)));
-    bareRuns.push(await load.run(job(bareUrl, half)));
-    oursRuns.push(await load.run(job(oursUrl, half)));
+    // CPU of this process per request (server and load thread alike): unlike requests/s, it hardly
+    // moves with what else the machine is running.
+    const cpuUs = { ours: 0, bare: 0 };
+    const measured = async (side: 'ours' | 'bare', into: LoadResult[]) => {
+      const before = process.cpuUsage();
+      into.push(await load!.run(job(side === 'ours' ? oursUrl : bareUrl, half)));
+      const used = process.cpuUsage(before);
+      cpuUs[side] += used.user + used.system;
+    };
+    await measured('ours', oursRuns);
+    await measured('bare', bareRuns);
+    await measured('bare', bareRuns);
+    await measured('ours', oursRuns);
 
     const oursSummary = summarise(oursRuns);
     const bareSummary = summarise(bareRuns);
@@ -237,6 +248,10 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
     const optionsPerInvoice = counts!.invoices ? round(counts!.options / counts!.invoices, 2) : 0;
 
     const profile = await profileCreation(db.url, apiKey.apiKey, poolMax, 50);
+    const cpuMsPerRequest = {
+      ours: round(cpuUs.ours / 1000 / Math.max(1, oursSummary.requests), 3),
+      bare: round(cpuUs.bare / 1000 / Math.max(1, bareSummary.requests), 3),
+    };
     return {
       database: { kind: db.kind, server: db.server, ...(db.note ? { note: db.note } : {}) },
       concurrency,
@@ -247,6 +262,7 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
       bare: bareSummary,
       ratio: ratioOf(oursSummary.perSecond, bareSummary.perSecond),
       profile,
+      cpuMsPerRequest,
       rowsChecked,
     };
   } finally {
@@ -268,7 +284,8 @@ export const invoicesBench: Bench = {
     const c = r.concurrency;
     const notes: string[] = [
       `invoices: ${r.database.server}; pool ${r.poolMax} per server; ${r.secondsPerSide} s per side; ` +
-        `${r.optionsPerInvoice} payment options per invoice; ${r.profile.queriesPerInvoice} statements per invoice`,
+        `${r.optionsPerInvoice} payment options per invoice; ${r.profile.queriesPerInvoice} statements per invoice; ` +
+        `CPU per request ${r.cpuMsPerRequest.ours} ms beside ${r.cpuMsPerRequest.bare} ms (this process, load thread included)`,
     ];
     if (r.database.note) notes.push(`invoices: ${r.database.note}`);
     for (const [side, s] of [

@@ -2,10 +2,10 @@
 // prints one table and writes bench/results.json. A bench that throws is reported and the rest run.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type MachineInfo, machineInfo } from './lib/machine';
-import { BENCHES } from './lib/registry';
+import { describeMachine, finishMachineInfo, type MachineInfo, machineInfo } from './lib/machine';
+import { BENCHES, uncoveredSpecBenchmarks } from './lib/registry';
 import { renderTable } from './lib/table';
-import type { Bench, BenchRow } from './lib/types';
+import { type Bench, type BenchRow, SPEC_BENCHMARKS } from './lib/types';
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
@@ -20,6 +20,8 @@ interface BenchRecord {
 
 interface ResultsFile {
   readonly machine: MachineInfo;
+  /** The last full or partial run's table, as printed. */
+  readonly table?: string;
   readonly benches: Record<string, BenchRecord>;
 }
 
@@ -35,7 +37,7 @@ export function selectBenches(all: readonly Bench[], names: readonly string[]): 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('--list')) {
     console.log('Usage: npm run bench [-- NAME …]   (env BENCH_SECONDS sets the invoice bench length)\n');
-    for (const b of BENCHES) console.log(`  ${b.name.padEnd(12)} ${b.description}`);
+    for (const b of BENCHES) console.log(`  ${b.name.padEnd(15)} ${b.description}`);
     return 0;
   }
   let selected: Bench[];
@@ -48,7 +50,14 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error((err as Error).message);
     return 2;
   }
-  const machine = machineInfo();
+  const missing = uncoveredSpecBenchmarks(BENCHES);
+  if (missing.length) {
+    console.error(
+      `SPEC section 9 benchmarks without a bench: ${missing.map((k) => SPEC_BENCHMARKS[k]).join('; ')}`,
+    );
+    return 2;
+  }
+  const started = machineInfo();
   const records: Record<string, BenchRecord> = {};
   const rows: BenchRow[] = [];
   const notes: string[] = [];
@@ -81,10 +90,10 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
 
-  console.log(
-    `\nalatau-pay benchmarks — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.date}\n`,
-  );
-  console.log(renderTable(rows));
+  const machine = finishMachineInfo(started);
+  const table = renderTable(rows);
+  console.log(`\nalatau-pay benchmarks, ${machine.date.slice(0, 10)}: ${describeMachine(machine)}\n`);
+  console.log(table);
   for (const n of notes) console.log(`  · ${n}`);
   const goals = rows.filter((r) => r.pass !== undefined);
   console.log(`\n${goals.filter((r) => r.pass).length} of ${goals.length} goals met.`);
@@ -96,7 +105,7 @@ async function main(argv: readonly string[]): Promise<number> {
       previous = (JSON.parse(readFileSync(RESULTS, 'utf8')) as ResultsFile).benches ?? {};
     } catch {}
   }
-  const file: ResultsFile = { machine, benches: { ...previous, ...records } };
+  const file: ResultsFile = { machine, table, benches: { ...previous, ...records } };
   writeFileSync(
     RESULTS,
     `${JSON.stringify(file, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,

@@ -1,19 +1,17 @@
 // Webhooks (SPEC section 9): deliveries per second through the whole path — outbox events written by
 // the state machine, fan-out, leases, signing, HTTP to a local receiver that fails 20 % of requests,
 // retries, attempt log — until every event is delivered. The count delivered must equal the count
-// enqueued, or the bench fails.
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+// enqueued, or the bench fails. Baseline, same run: the same bodies POSTed with plain fetch() at the
+// same concurrency to an identical receiver, retried until each is acknowledged (no database, no
+// signing) — what the HTTP leg alone allows on this machine.
+import { realpathSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HDKey } from '@scure/bip32';
-import postgres from 'postgres';
 import { EMBEDDED_POOL_MAX } from '../src/boot';
 import { loadConfig } from '../src/config';
-import { createSql, type Sql } from '../src/db/client';
-import { startEmbeddedDatabase } from '../src/db/embedded';
+import { createSql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { loadInvoice } from '../src/invoices/repository';
 import { emitEvent } from '../src/invoices/state';
@@ -25,6 +23,9 @@ import { runWebhookTick } from '../src/webhooks/dispatch';
 import { createEndpoint } from '../src/webhooks/repository';
 import { generateEncryptionKey } from '../src/webhooks/secrets';
 import { verifyWebhook } from '../src/webhooks/verify';
+import { openBenchDatabase } from './lib/database';
+import { envNumber, grouped, ratioOf, round } from './lib/format';
+import type { Bench, BenchOutcome } from './lib/types';
 
 export interface WebhooksBenchOptions {
   /** Events written to the outbox (one endpoint, so one delivery each). */
@@ -36,7 +37,9 @@ export interface WebhooksBenchOptions {
 }
 
 export interface WebhooksBenchResult {
-  readonly database: 'postgres' | 'embedded';
+  readonly database: { kind: string; server: string; note?: string };
+  readonly concurrency: number;
+  readonly failureRate: number;
   readonly enqueued: number;
   readonly delivered: number;
   readonly requests: number;
@@ -44,52 +47,18 @@ export interface WebhooksBenchResult {
   readonly seconds: number;
   readonly deliveriesPerSecond: number;
   readonly requestsPerSecond: number;
-}
-
-interface BenchDatabase {
-  readonly kind: 'postgres' | 'embedded';
-  readonly sql: Sql;
-  close(): Promise<void>;
-}
-
-/** A throwaway database: a new one on DATABASE_URL's server, else an embedded one in a temp dir. */
-async function openBenchDatabase(): Promise<BenchDatabase> {
-  const adminUrl = process.env.DATABASE_URL;
-  if (adminUrl) {
-    const name = `alatau_bench_wh_${process.pid}_${Date.now()}`;
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const sql = createSql(url.toString(), { max: 10 });
-    await migrate(sql);
-    return {
-      kind: 'postgres',
-      sql,
-      async close() {
-        await sql.end({ timeout: 5 });
-        await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-        await admin.end({ timeout: 5 });
-      },
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'alatau-bench-wh-'));
-  const db = await startEmbeddedDatabase({ dataDir: dir, maxConnections: EMBEDDED_POOL_MAX + 2 });
-  const sql = createSql(db.url, { max: EMBEDDED_POOL_MAX });
-  await migrate(sql);
-  return {
-    kind: 'embedded',
-    sql,
-    async close() {
-      await sql.end({ timeout: 5 });
-      await db.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+  /** Plain fetch() of the same bodies to an identical receiver, retried until acknowledged. */
+  readonly baseline: {
+    readonly delivered: number;
+    readonly seconds: number;
+    readonly deliveriesPerSecond: number;
   };
+  /** deliveriesPerSecond / baseline.deliveriesPerSecond. */
+  readonly ratio: number;
 }
 
 /** A receiver that fails every 1/failureRate-th request (deterministic), and checks a sample of signatures. */
-async function startFlakyReceiver(failureRate: number, secret: () => string) {
+async function startFlakyReceiver(failureRate: number, secret?: () => string) {
   const every = Math.round(1 / failureRate);
   const acknowledged = new Set<string>();
   const stats = { requests: 0, failed: 0, badSignatures: 0 };
@@ -103,7 +72,7 @@ async function startFlakyReceiver(failureRate: number, secret: () => string) {
       return;
     }
     const id = String(req.headers['webhook-id']);
-    if (n % 20 === 1) {
+    if (secret && n % 20 === 1) {
       await verifyWebhook(secret(), req.headers, Buffer.concat(chunks)).catch(() => {
         stats.badSignatures++;
       });
@@ -125,13 +94,45 @@ async function startFlakyReceiver(failureRate: number, secret: () => string) {
   };
 }
 
+/** The baseline: `bodies` POSTed with fetch() by `concurrency` workers, each retried until acknowledged. */
+async function plainPosts(bodies: readonly string[], failureRate: number, concurrency: number) {
+  const receiver = await startFlakyReceiver(failureRate);
+  try {
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      for (let i = next++; i < bodies.length; i = next++) {
+        for (;;) {
+          const res = await fetch(receiver.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'webhook-id': `msg_${i}` },
+            body: bodies[i]!,
+          });
+          await res.arrayBuffer();
+          if (res.ok) break;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    const delivered = receiver.acknowledged.size;
+    return { delivered, seconds: round(seconds, 2), deliveriesPerSecond: Math.round(delivered / seconds) };
+  } finally {
+    await receiver.close();
+  }
+}
+
 export async function benchWebhooks(opts: WebhooksBenchOptions = {}): Promise<WebhooksBenchResult> {
-  const events = opts.events ?? 2000;
+  const events = opts.events ?? envNumber('BENCH_WEBHOOK_EVENTS', 2000);
   const failureRate = opts.failureRate ?? 0.2;
-  const db = await openBenchDatabase();
+  const concurrency = opts.concurrency ?? 32;
+  const bench = await openBenchDatabase({ maxConnections: EMBEDDED_POOL_MAX + 12 });
+  const sql = createSql(bench.url, { max: bench.kind === 'embedded' ? EMBEDDED_POOL_MAX : 10 });
+  const db = { kind: bench.kind, sql };
   let secret = '';
   const receiver = await startFlakyReceiver(failureRate, () => secret);
   try {
+    await migrate(sql);
     const config = loadConfig({
       NETWORK_MODE: 'sandbox',
       LOG_LEVEL: 'silent',
@@ -140,7 +141,7 @@ export async function benchWebhooks(opts: WebhooksBenchOptions = {}): Promise<We
       // Ten attempts, all due at once: the bench measures throughput, not the waiting.
       WEBHOOK_RETRY_SCHEDULE: '0,0,0,0,0,0,0,0,0,0',
       WEBHOOK_RETRY_JITTER_PERCENT: '0',
-      WEBHOOK_CONCURRENCY: String(opts.concurrency ?? 32),
+      WEBHOOK_CONCURRENCY: String(concurrency),
     });
     const services = createServices(config, db.sql, { logger: silentLogger });
     const seed = crypto.getRandomValues(new Uint8Array(32));
@@ -197,21 +198,61 @@ export async function benchWebhooks(opts: WebhooksBenchOptions = {}): Promise<We
     if (receiver.stats.badSignatures > 0) {
       throw new Error(`webhooks bench: ${receiver.stats.badSignatures} sampled signatures did not verify`);
     }
+    const bodies = (
+      await db.sql<{ payload: unknown }[]>`select payload from outbox order by created_at limit ${events}`
+    ).map((r) => (typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload)));
+    const baseline = await plainPosts(bodies, failureRate, concurrency);
+    if (baseline.delivered !== events) {
+      throw new Error(`webhooks bench: the baseline delivered ${baseline.delivered} of ${events}`);
+    }
+    const deliveriesPerSecond = Math.round(events / seconds);
     return {
-      database: db.kind,
+      database: { kind: bench.kind, server: bench.server, ...(bench.note ? { note: bench.note } : {}) },
+      concurrency,
+      failureRate,
       enqueued: events,
       delivered: row!.succeeded,
       requests: receiver.stats.requests,
       failedRequests: receiver.stats.failed,
       seconds: Math.round(seconds * 100) / 100,
-      deliveriesPerSecond: Math.round(events / seconds),
+      deliveriesPerSecond,
       requestsPerSecond: Math.round(receiver.stats.requests / seconds),
+      baseline,
+      ratio: ratioOf(deliveriesPerSecond, baseline.deliveriesPerSecond),
     };
   } finally {
     await receiver.close();
-    await db.close();
+    await sql.end({ timeout: 5 });
+    await bench.close();
   }
 }
+
+/** For bench/lib/registry.ts. */
+export const webhooksBench: Bench = {
+  name: 'webhooks',
+  description: 'webhook deliveries/s to a local receiver failing 20 % of requests, beside plain fetch()',
+  async run(): Promise<BenchOutcome> {
+    const r = await benchWebhooks();
+    return {
+      rows: [
+        {
+          name: `webhooks: delivered/s (${Math.round(r.failureRate * 100)} % fail)`,
+          figure: `${grouped(r.deliveriesPerSecond)}/s`,
+          baseline: `${grouped(r.baseline.deliveriesPerSecond)}/s`,
+          ratio: r.ratio,
+          goal: 'delivered = enqueued',
+          pass: r.delivered === r.enqueued,
+        },
+      ],
+      details: r,
+      notes: [
+        `webhooks: ${grouped(r.enqueued)} events, ${grouped(r.requests)} requests (${grouped(r.failedRequests)} failed on purpose), ` +
+          `${r.concurrency} in flight; baseline = the same bodies by plain fetch(), retried until acknowledged`,
+        ...(r.database.note ? [r.database.note] : []),
+      ],
+    };
+  },
+};
 
 const isMain = (() => {
   try {

@@ -298,7 +298,9 @@ export async function startSandboxLitecoin(
   const esploraPort = options.esploraPort ?? SANDBOX_ESPLORA_PORT;
   const server = serve({ fetch: facade.app.fetch, port: esploraPort, hostname: '127.0.0.1' });
   const esploraUrl = `http://127.0.0.1:${esploraPort}`;
-  log(`esplora facade: ${esploraUrl} (LITECOIN_REGTEST_ESPLORA_URL to use it instead of the node)`);
+  log(
+    `esplora facade: ${esploraUrl} (LITECOIN_REGTEST_ESPLORA_URL to use it instead of the node; UTXO_ESPLORA_RPS=0 polls every address every tick)`,
+  );
 
   const file = writeSandboxUtxo(options.dataDir, 'litecoin-regtest', {
     rpcUrl,

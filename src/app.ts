@@ -71,33 +71,46 @@ export function createApp(config: Config, provider: ServicesProvider) {
     c.set('requestId', requestId);
     c.set('services', resolve(c));
     await next();
-    c.header('X-Request-Id', requestId);
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
+    const set: [string, string][] = [
+      ['X-Request-Id', requestId],
+      ['X-Content-Type-Options', 'nosniff'],
+      ['Referrer-Policy', 'no-referrer'],
+      ['X-Frame-Options', 'DENY'],
+    ];
     if (!c.res.headers.has('Content-Security-Policy')) {
-      c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+      set.push(['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"]);
     }
-    c.header('X-Frame-Options', 'DENY');
+    // Straight onto the response: c.header() after next() re-wraps it in a new Response per call,
+    // which on Node also turns a string body into a stream.
+    try {
+      for (const [k, v] of set) c.res.headers.set(k, v);
+    } catch {
+      for (const [k, v] of set) c.header(k, v); // immutable headers (a fetched Response)
+    }
   });
 
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: config.BODY_LIMIT_BYTES,
-      onError: (c) =>
-        problemResponse(
-          c,
-          413,
-          'payload_too_large',
-          `the body must be at most ${config.BODY_LIMIT_BYTES} bytes`,
-        ),
-    }),
-  );
+  const tooLarge = (c: Context) =>
+    problemResponse(c, 413, 'payload_too_large', `the body must be at most ${config.BODY_LIMIT_BYTES} bytes`);
+  const limitStream = bodyLimit({ maxSize: config.BODY_LIMIT_BYTES, onError: tooLarge });
+  app.use('/v1/*', async (c, next) => {
+    // A Content-Length body is checked by its header (the HTTP parser reads exactly that many bytes)
+    // without touching c.req.raw.body, which on Node builds a web stream and loses the fast body read.
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      if (Number.parseInt(length, 10) > config.BODY_LIMIT_BYTES) return tooLarge(c);
+      return next();
+    }
+    return limitStream(c, next);
+  });
   // JSON only: anything else is refused before a validator can misread it as an empty object.
   app.use('/v1/*', async (c, next) => {
     if (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') {
       const ct = c.req.header('content-type') ?? '';
-      const hasBody = c.req.header('content-length') !== '0' && c.req.raw.body !== null;
+      const length = c.req.header('content-length');
+      const hasBody =
+        length !== undefined && c.req.header('transfer-encoding') === undefined
+          ? length !== '0'
+          : c.req.raw.body !== null;
       if (hasBody && !/^application\/json\s*(;|$)/i.test(ct)) {
         return problemResponse(c, 415, 'unsupported_media_type', 'send the body as application/json');
       }

@@ -115,6 +115,13 @@ export const configSchema = z
     DASHBOARD_SCRYPT_LOG_N: int(15, 10, 20),
     DASHBOARD_LOCKOUT_ATTEMPTS: int(5, 1, 100),
     DASHBOARD_LOCKOUT_MINUTES: int(15, 1, 24 * 60),
+    // Failed authentications (bearer keys, sign-in forms) per presented key and per client address in
+    // a window, shared through the database by every process; past either limit the answer is 429.
+    AUTH_FAILURES_PER_KEY: int(10, 1, 100_000),
+    AUTH_FAILURES_PER_ADDRESS: int(50, 1, 1_000_000),
+    AUTH_FAILURE_WINDOW_SECONDS: int(300, 1, 86_400),
+    // Behind a reverse proxy: take the client address from the last X-Forwarded-For entry.
+    TRUST_PROXY: bool(false),
     SSE_POLL_MS: int(1000, 50, 60_000),
     SSE_MAX_SECONDS: int(300, 1, 3600),
     // Webhooks. The key is required outside sandbox (src/node.ts stops without it); sandbox keeps one

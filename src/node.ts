@@ -6,7 +6,7 @@ import { openDatabase } from './boot';
 import { withSandboxEvm } from './chains/evm/sandbox-file';
 import { withSandboxUtxo } from './chains/utxo/backends/sandbox-file';
 import { ConfigError, loadConfig } from './config';
-import { seedDemo } from './seed';
+import { formatDemoSeed, seedDemo } from './seed';
 import { createServices } from './services';
 import { startTickLoop } from './watch/tick';
 import { resolveWebhookKey } from './webhooks/keyfile';
@@ -34,16 +34,13 @@ async function main() {
   const services = createServices(config, db.sql);
   const log = services.logger;
   if (config.NETWORK_MODE === 'sandbox' && config.SEED_DEMO) {
-    const demo = await seedDemo(db.sql, services.keyMode, { scryptLogN: config.DASHBOARD_SCRYPT_LOG_N });
-    if (demo) {
-      // Printed once, on first start, for the person at the terminal: not a log line.
-      process.stdout.write(
-        `\nSandbox demo merchant created (shown once):\n  merchant: ${demo.merchantId}\n  API key:  ${demo.apiKey}\n` +
-          `  try:      curl -s -X POST ${config.PUBLIC_URL}/v1/invoices -H "Authorization: Bearer ${demo.apiKey}" ` +
-          `-H 'content-type: application/json' -d '{"amount":"15000.00","currency":"KZT"}'\n` +
-          `  dashboard: ${config.PUBLIC_URL}/dashboard  (${demo.dashboard.email} / ${demo.dashboard.password})\n\n`,
-      );
-    }
+    const demo = await seedDemo(db.sql, services.keyMode, {
+      scryptLogN: config.DASHBOARD_SCRYPT_LOG_N,
+      regulatorScryptLogN: config.REGULATOR_SCRYPT_LOG_N,
+    });
+    // Printed once, on first start, for the person at the terminal: not a log line.
+    const banner = formatDemoSeed(demo, config.PUBLIC_URL);
+    if (banner) process.stdout.write(banner);
   }
   const app = createApp(config, services);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {

@@ -1,32 +1,76 @@
 // Sandbox first start: a demo merchant whose keys are the published BIP84 test vector ("abandon … about"),
-// a public watch-only key whose private half is famous: fine for a sandbox, never for real money.
+// a public watch-only key whose private half is famous: fine for a sandbox, never for real money;
+// and a demo regulator for the review console. Passwords and keys are generated and shown once.
 import { createDashboardUser, generatePassword } from './dashboard/users';
 import type { Sql } from './db/client';
+import { ConflictError } from './lib/errors';
 import type { KeyMode } from './merchants/apikeys';
 import { createMerchant } from './merchants/repository';
+import { createRegulator } from './regulator/accounts';
 
 export const DEMO_EVM_PAYOUT = '0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f';
 
 export const DEMO_VPUB =
   'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQiitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc';
 
-export interface DemoSeed {
+export const DEMO_DASHBOARD_EMAIL = 'demo@alatau.test';
+export const DEMO_REGULATOR_EMAIL = 'regulator@alatau.test';
+export const DEMO_REGULATOR_NAME = 'Demo Regulator';
+
+export interface DemoMerchantSeed {
   readonly merchantId: string;
   readonly apiKey: string;
-  /** The demo dashboard user (/dashboard), with a random password shown once. */
+  /** The demo dashboard user (/dashboard). */
   readonly dashboard: { readonly email: string; readonly password: string };
 }
 
-export const DEMO_DASHBOARD_EMAIL = 'demo@alatau.test';
+export interface DemoRegulatorSeed {
+  readonly regulatorId: string;
+  /** Console sign-in at /regulator. */
+  readonly email: string;
+  readonly password: string;
+  /** For the regulator API (/v1/regulator). */
+  readonly apiKey: string;
+}
 
-/** Creates the demo merchant once; returns undefined when it already exists. */
-export async function seedDemo(
+/** What this start created: each part only the first time, so its secrets are printed once. */
+export interface DemoSeed {
+  readonly merchant?: DemoMerchantSeed;
+  readonly regulator?: DemoRegulatorSeed;
+}
+
+export interface SeedOptions {
+  /** Dashboard scrypt cost (DASHBOARD_SCRYPT_LOG_N). */
+  readonly scryptLogN?: number;
+  /** Regulator scrypt cost (REGULATOR_SCRYPT_LOG_N). */
+  readonly regulatorScryptLogN?: number;
+}
+
+/**
+ * Creates the demo merchant and the demo regulator, each once. Each has its own marker, so a database
+ * seeded before the demo regulator existed gets the regulator on its next start, and nothing twice.
+ */
+export async function seedDemo(sql: Sql, mode: KeyMode, opts: SeedOptions = {}): Promise<DemoSeed> {
+  const merchant = await seedMerchant(sql, mode, opts);
+  const regulator = await seedRegulator(sql, opts);
+  return { ...(merchant ? { merchant } : {}), ...(regulator ? { regulator } : {}) };
+}
+
+async function seeded(sql: Sql, key: string): Promise<boolean> {
+  const [row] = await sql`select 1 from settings where key = ${key}`;
+  return row !== undefined;
+}
+
+async function markSeeded(sql: Sql, key: string, value: Record<string, string>): Promise<void> {
+  await sql`insert into settings (key, value) values (${key}, ${sql.json(value)}) on conflict (key) do nothing`;
+}
+
+async function seedMerchant(
   sql: Sql,
   mode: KeyMode,
-  opts: { scryptLogN?: number } = {},
-): Promise<DemoSeed | undefined> {
-  const [done] = await sql`select value from settings where key = 'demo_seeded'`;
-  if (done) return undefined;
+  opts: SeedOptions,
+): Promise<DemoMerchantSeed | undefined> {
+  if (await seeded(sql, 'demo_seeded')) return undefined;
   const { merchant, apiKey } = await createMerchant(
     sql,
     {
@@ -41,14 +85,64 @@ export async function seedDemo(
   const password = generatePassword();
   await createDashboardUser(
     sql,
-    { merchantId: merchant.id, email: DEMO_DASHBOARD_EMAIL, password, ...opts },
+    {
+      merchantId: merchant.id,
+      email: DEMO_DASHBOARD_EMAIL,
+      password,
+      ...(opts.scryptLogN ? { scryptLogN: opts.scryptLogN } : {}),
+    },
     'seed',
   );
-  await sql`insert into settings (key, value) values ('demo_seeded', ${sql.json({ merchantId: merchant.id })})
-    on conflict (key) do nothing`;
+  await markSeeded(sql, 'demo_seeded', { merchantId: merchant.id });
   return {
     merchantId: merchant.id,
     apiKey: apiKey.apiKey,
     dashboard: { email: DEMO_DASHBOARD_EMAIL, password },
   };
+}
+
+async function seedRegulator(sql: Sql, opts: SeedOptions): Promise<DemoRegulatorSeed | undefined> {
+  if (await seeded(sql, 'demo_regulator_seeded')) return undefined;
+  const password = generatePassword();
+  try {
+    const { regulator, apiKey } = await createRegulator(
+      sql,
+      {
+        name: DEMO_REGULATOR_NAME,
+        email: DEMO_REGULATOR_EMAIL,
+        password,
+        ...(opts.regulatorScryptLogN ? { scryptLogN: opts.regulatorScryptLogN } : {}),
+      },
+      'seed',
+    );
+    await markSeeded(sql, 'demo_regulator_seeded', { regulatorId: regulator.id });
+    return { regulatorId: regulator.id, email: regulator.email, password, apiKey: apiKey.apiKey };
+  } catch (err) {
+    // Someone already made an account with this email (the CLI, or a second process starting at the
+    // same moment): theirs stands, and its password is not ours to print.
+    if (!(err instanceof ConflictError)) throw err;
+    await markSeeded(sql, 'demo_regulator_seeded', { existing: DEMO_REGULATOR_EMAIL });
+    return undefined;
+  }
+}
+
+/** The first-start message for the person at the terminal; empty when this start created nothing. */
+export function formatDemoSeed(demo: DemoSeed, publicUrl: string): string {
+  let out = '';
+  if (demo.merchant) {
+    const m = demo.merchant;
+    out +=
+      `\nSandbox demo merchant created (shown once):\n  merchant: ${m.merchantId}\n  API key:  ${m.apiKey}\n` +
+      `  try:      curl -s -X POST ${publicUrl}/v1/invoices -H "Authorization: Bearer ${m.apiKey}" ` +
+      `-H 'content-type: application/json' -d '{"amount":"15000.00","currency":"KZT"}'\n` +
+      `  dashboard: ${publicUrl}/dashboard  (${m.dashboard.email} / ${m.dashboard.password})\n`;
+  }
+  if (demo.regulator) {
+    const r = demo.regulator;
+    out +=
+      `\nSandbox demo regulator created (shown once):\n` +
+      `  console:  ${publicUrl}/regulator  (${r.email} / ${r.password})\n` +
+      `  API key:  ${r.apiKey}  (GET ${publicUrl}/v1/regulator/cases)\n`;
+  }
+  return out ? `${out}\n` : '';
 }

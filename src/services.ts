@@ -71,6 +71,19 @@ export function createServices(
     'evm' in overrides ? overrides.evm : evmServiceFromConfig(config, { sql, state, logger, screening });
   const utxo =
     'utxo' in overrides ? overrides.utxo : utxoServiceFromConfig(config, { sql, state, logger, screening });
+  // Each family plugs its own bounded check in here (UTXO: the invoice's addresses, see watch/utxo.ts;
+  // EVM: a scan of the invoice's networks unless one ran moments ago, see chains/evm/watcher.ts).
+  const checks = [utxo?.checkInvoice.bind(utxo), evm?.checkInvoice.bind(evm)].filter(
+    (c): c is (invoiceId: string) => Promise<void> => c !== undefined,
+  );
+  const checkInvoice =
+    'checkInvoice' in overrides
+      ? overrides.checkInvoice
+      : checks.length > 0
+        ? async (invoiceId: string) => {
+            await Promise.all(checks.map((c) => c(invoiceId)));
+          }
+        : undefined;
   return {
     config,
     sql,
@@ -82,6 +95,7 @@ export function createServices(
     screening,
     evm,
     utxo,
+    ...(checkInvoice ? { checkInvoice } : {}),
     secretBox: overrides.secretBox ?? secretBoxFromConfig(config),
   };
 }

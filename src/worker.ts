@@ -3,9 +3,12 @@
 // postgres.js client; Hyperdrive pools the real connections. Migrations are not run here (they read
 // files): apply them with `npm run cli -- migrate` before deploying.
 import type { Context } from 'hono';
+import { createListStore, type ListStore } from './aml/screen';
+import { screeningFromConfig } from './aml/wiring';
 import { type App, createApp } from './app';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createSql } from './db/client';
+import { createLogger } from './lib/log';
 import { createServices, type Services } from './services';
 import { runTick } from './watch/tick';
 import { MissingEncryptionKeyError } from './webhooks/keys';
@@ -47,6 +50,20 @@ interface Isolate {
 // the app (routes, OpenAPI document) built once; only the database client is made per request.
 const isolates = new WeakMap<object, Isolate>();
 
+// The screening lists in memory (up to a million addresses), per isolate and database: loaded by the
+// first request that screens, then only re-read when their version counter moves. Keyed on the
+// connection string rather than on env, as they belong to the database whatever env object arrives.
+const listStores = new Map<string, ListStore>();
+
+function listStoreFor(connectionString: string): ListStore {
+  let store = listStores.get(connectionString);
+  if (!store) {
+    store = createListStore();
+    listStores.set(connectionString, store);
+  }
+  return store;
+}
+
 function isolateFor(env: WorkerEnv): Isolate {
   let found = isolates.get(env);
   if (!found) {
@@ -80,7 +97,17 @@ function requestServices(config: Config, env: WorkerEnv, requestUrl?: string): S
   // Node default (127.0.0.1). Cron runs have no request: they need PUBLIC_URL (see wrangler.toml).
   const effective =
     !hasPublicUrl(env) && requestUrl ? { ...config, PUBLIC_URL: new URL(requestUrl).origin } : config;
-  return createServices(effective, sql, effective.WEBHOOK_ENCRYPTION_KEY ? {} : { secretBox: noKeyBox });
+  const logger = createLogger(effective.LOG_LEVEL);
+  const state = { publicUrl: effective.PUBLIC_URL };
+  const screening = screeningFromConfig(effective, sql, state, logger, {
+    listStore: listStoreFor(env.HYPERDRIVE.connectionString),
+  });
+  return createServices(effective, sql, {
+    logger,
+    state,
+    screening,
+    ...(effective.WEBHOOK_ENCRYPTION_KEY ? {} : { secretBox: noKeyBox }),
+  });
 }
 
 // Node's sandbox keeps a generated key under DATA_DIR; a Worker has nowhere to keep one, and a key made

@@ -202,3 +202,55 @@ describe('zodIssuesToFieldErrors', () => {
     ]);
   });
 });
+
+describe('over real HTTP on Node', () => {
+  let url = '';
+  let server: { close(cb: () => void): void } | undefined;
+  beforeAll(async () => {
+    const { serve } = await import('@hono/node-server');
+    url = await new Promise<string>((resolve) => {
+      server = serve({ fetch: ctx.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+        resolve(`http://127.0.0.1:${info.port}`),
+      );
+    });
+  });
+  afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    fetch(`${url}/v1/invoices`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+
+  it('creates with a Content-Length body and sends the security headers', async () => {
+    const res = await post(JSON.stringify({ amount: '1500.00', currency: 'KZT' }));
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { id: string }).id).toMatch(/^inv_/);
+    expect(res.headers.get('location')).toMatch(/^\/v1\/invoices\/inv_/);
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+  });
+
+  it('refuses a body over the limit by its Content-Length, and a chunked one by counting', async () => {
+    const big = JSON.stringify({ amount: '1500.00', currency: 'KZT', description: 'x'.repeat(70 * 1024) });
+    await expectProblem(await post(big), 413, 'payload_too_large');
+    const bytes = new TextEncoder().encode(big);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < bytes.length; i += 8192) c.enqueue(bytes.subarray(i, i + 8192));
+        c.close();
+      },
+    });
+    await expectProblem(await post(chunked), 413, 'payload_too_large');
+    await expectProblem(await post('{}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+  });
+
+  it('keeps a route’s own Content-Security-Policy', async () => {
+    const res = await fetch(`${url}/docs`);
+    expect(res.headers.get('content-security-policy')).toContain("style-src 'unsafe-inline'");
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+});

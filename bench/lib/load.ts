@@ -1,7 +1,7 @@
 // A load generator in its own thread, so that making requests does not slow the server it measures
 // (which runs on this process's main thread). Exactly `concurrency` requests are in flight at a time.
 import { Worker } from 'node:worker_threads';
-import { percentile } from './format';
+import { summariseLatencies } from './latency';
 
 export interface LoadJob {
   readonly url: string;
@@ -75,14 +75,14 @@ export function summarise(results: readonly LoadResult[]): LoadSummary {
     all.set(r.latencies, at);
     at += r.latencies.length;
   }
-  all.sort();
+  const latency = summariseLatencies(all, 3);
   const firstError = results.find((r) => r.firstError)?.firstError;
   return {
     requests: ok,
     errors: total - ok,
     perSecond: (ok / elapsedMs) * 1000,
-    p50Ms: percentile(all, 50),
-    p99Ms: percentile(all, 99),
+    p50Ms: latency.p50,
+    p99Ms: latency.p99,
     ...(firstError ? { firstError } : {}),
   };
 }

@@ -91,28 +91,46 @@ export interface ScreeningOptions {
   readonly failPolicy?: FailPolicy;
   /** How often a screening checks the lists' version counter (default 1 s). */
   readonly listPollMs?: number;
+  /** The in-memory lists to use; Workers pass one per isolate so a request does not reload them. */
+  readonly listStore?: ListStore;
   /** Replace the whole screener set (tests). */
   readonly screeners?: readonly Screener[];
   readonly now?: () => Date;
 }
 
 /**
- * The in-memory lists, reloaded when the shared counter moves; one reload at a time. Reads go through
- * the caller's connection: inside a payment's transaction another pooled connection could wait on it
- * (the embedded database runs one transaction at a time).
+ * The in-memory lists and when their version was last checked: plain data, shared by every screening
+ * service of a process, or of a Workers isolate (where services, and their database clients, are made
+ * per request). Only the data is shared, never a client or a pending promise of another request.
  */
-export function createListCache(sql: Sql, pollMs: number) {
-  let snapshot: (ListSnapshot & { version: bigint }) | undefined;
-  let checkedAt = 0;
+export interface ListStore {
+  snapshot: (ListSnapshot & { version: bigint }) | undefined;
+  checkedAt: number;
+  /** How many times the lists were read in full (a reload after the version moved counts one). */
+  loads: number;
+}
+
+export const createListStore = (): ListStore => ({ snapshot: undefined, checkedAt: 0, loads: 0 });
+
+/**
+ * The lists of `store`, reloaded when the shared counter moves; one reload at a time per cache. Reads
+ * go through the caller's connection: inside a payment's transaction another pooled connection could
+ * wait on it (the embedded database runs one transaction at a time).
+ */
+export function createListCache(sql: Sql, pollMs: number, store: ListStore = createListStore()) {
   let loading: Promise<boolean> | undefined;
 
   async function reload(q: Queryable, force: boolean): Promise<boolean> {
     const version = await listsVersion(q);
-    checkedAt = Date.now();
-    if (!force && snapshot && snapshot.version === version) return false;
+    store.checkedAt = Date.now();
+    if (!force && store.snapshot && store.snapshot.version === version) return false;
     const index = await loadIndex(q);
     const names = await listNames(q);
-    snapshot = { index, names, version };
+    // A slower reload of an older version (another request's) never replaces a newer snapshot.
+    if (!store.snapshot || store.snapshot.version <= version) {
+      store.snapshot = { index, names, version };
+      store.loads++;
+    }
     return true;
   }
   function refresh(q: Queryable = sql, force = false): Promise<boolean> {
@@ -124,8 +142,8 @@ export function createListCache(sql: Sql, pollMs: number) {
   return {
     refresh,
     async get(q: Queryable = sql): Promise<ListSnapshot> {
-      if (!snapshot || Date.now() - checkedAt >= pollMs) await refresh(q);
-      return snapshot!;
+      if (!store.snapshot || Date.now() - store.checkedAt >= pollMs) await refresh(q);
+      return store.snapshot!;
     },
   };
 }
@@ -204,7 +222,7 @@ const assetOf = (network: NetworkId, asset: AssetId | undefined): AssetId | unde
 
 export function createScreening(opts: ScreeningOptions): ScreeningService {
   const now = opts.now ?? (() => new Date());
-  const lists = createListCache(opts.sql, opts.listPollMs ?? 1000);
+  const lists = createListCache(opts.sql, opts.listPollMs ?? 1000, opts.listStore);
   const screeners = opts.screeners ?? defaultScreeners(opts, (q) => lists.get(q));
 
   return {

@@ -1,4 +1,5 @@
-// Builds the screening service from the configuration (src/services.ts calls this).
+// Builds the screening service from the configuration (src/services.ts calls this; src/worker.ts
+// too, with the isolate's list store).
 import { JsonRpcProvider, Network } from 'ethers';
 import { NETWORKS, type NetworkId } from '../chains/networks';
 import { type Config, ORACLE_NETWORKS, oracleVar } from '../config';
@@ -7,7 +8,7 @@ import type { StateDeps } from '../invoices/state';
 import type { Logger } from '../lib/log';
 import { parseKzt } from '../lib/money';
 import type { ReporterConfig } from './reports';
-import { createScreening, type ScreeningService } from './screen';
+import { createScreening, type ListStore, type ScreeningService } from './screen';
 import type { OracleTarget } from './screeners/oracle';
 
 export function oraclesFromConfig(config: Config): Partial<Record<NetworkId, OracleTarget>> {
@@ -40,9 +41,11 @@ export function screeningFromConfig(
   sql: Sql,
   state: StateDeps,
   logger: Logger,
+  shared: { listStore?: ListStore } = {},
 ): ScreeningService {
   return createScreening({
     sql,
+    ...(shared.listStore ? { listStore: shared.listStore } : {}),
     state,
     logger,
     thresholdTiyn: parseKzt(config.AML_THRESHOLD_KZT),

@@ -2,6 +2,7 @@
 // CliCommand and add it here (one import, one spread); names are the words typed after `alatau-pay`.
 import { apiKeyCommands } from './apikey';
 import { auditCommands } from './audit';
+import { contractsCommands } from './contracts';
 import { listCommands } from './lists';
 import { merchantCommands } from './merchant';
 import { migrateCommands } from './migrate';
@@ -17,6 +18,7 @@ export const COMMAND_LIST: readonly CliCommand[] = [
   ...regulatorCommands,
   ...listCommands,
   ...userCommands,
+  ...contractsCommands,
 ];
 
 export function buildRegistry(list: readonly CliCommand[]): ReadonlyMap<string, CliCommand> {

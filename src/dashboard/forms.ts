@@ -1,7 +1,7 @@
 // Reading and checking dashboard forms: same-origin and CSRF checks, repeated fields, and the small
 // conversions people type (a tenge amount written "15 000,50").
 import type { Context } from 'hono';
-import type { FieldError } from '../lib/errors';
+import { AppError, type FieldError } from '../lib/errors';
 
 export type Form = Record<string, string | string[]>;
 
@@ -21,7 +21,10 @@ export async function readForm(c: Context): Promise<Form> {
   const ct = c.req.header('content-type') ?? '';
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ct) && !/^multipart\/form-data/i.test(ct))
     return {};
-  const body = await c.req.parseBody({ all: true });
+  const body = await c.req.parseBody({ all: true }).catch((err) => {
+    // A malformed multipart body (no boundary, truncated parts) is the sender's mistake.
+    throw new AppError('invalid_form', 'the form body could not be read', { status: 400, cause: err });
+  });
   const out: Form = {};
   for (const [k, v] of Object.entries(body)) {
     if (typeof v === 'string') out[k] = v;

@@ -10,6 +10,15 @@ import { appendAudit } from '../audit/log';
 import { isNetworkId, NETWORKS, type NetworkId, networksForMode, parseOption } from '../chains/networks';
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
+import { problemResponse } from '../http/problem';
+import {
+  authBuckets,
+  checkAuthFailures,
+  clientAddress,
+  policyFromConfig,
+  RateLimitedError,
+  recordAuthFailure,
+} from '../http/ratelimit';
 import { createInvoice } from '../invoices/create';
 import type { SpeedPolicy } from '../invoices/repository';
 import { createInvoiceSchema } from '../invoices/schema';
@@ -178,10 +187,13 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
   });
   app.use(
     '/dashboard/*',
-    bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('the form is too large', 413) }),
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => problemResponse(c, 413, 'payload_too_large', 'the form is too large'),
+    }),
   );
 
-  const loginPage = (c: C, status: 200 | 401 | 403 | 423, error?: string, email?: string) => {
+  const loginPage = (c: C, status: 200 | 401 | 403 | 423 | 429, error?: string, email?: string) => {
     const token = randomToken();
     setCookie(c, DASH_LOGIN_COOKIE, token, cookieOptions(config, 3600));
     c.status(status);
@@ -199,6 +211,21 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
     }
     const email = field(form, 'email', 320);
     const services = c.get('services');
+    // Per-address limit on wrong passwords: the per-account lockout alone lets one client try many accounts.
+    const buckets = authBuckets(clientAddress(c, config.TRUST_PROXY));
+    const policy = policyFromConfig(config);
+    try {
+      await checkAuthFailures(services.sql, buckets, policy);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      c.header('Retry-After', String(err.retryAfterSeconds));
+      return loginPage(
+        c,
+        429,
+        `Too many failed sign-ins from this address. Try again in ${err.retryAfterSeconds} s.`,
+        email,
+      );
+    }
     const result = await signInDashboard(services.sql, {
       email,
       password: field(form, 'password', 400),
@@ -218,6 +245,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
           email,
         );
       }
+      await recordAuthFailure(services.sql, buckets, policy);
       return loginPage(c, 401, 'Wrong email or password.', email);
     }
     const session = await createDashboardSession(services.sql, result.user.userId);

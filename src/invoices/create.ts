@@ -11,7 +11,7 @@ import { decimalToString, parseKzt, quoteAtomic } from '../lib/money';
 import { getMerchant, type Merchant } from '../merchants/repository';
 import type { RateSnapshot } from '../rates/types';
 import type { Services } from '../services';
-import type { Invoice, PaymentOption, RateSnapshotJson } from './repository';
+import { type Invoice, invoiceToJson, type PaymentOption, type RateSnapshotJson } from './repository';
 import type { CreateInvoiceInput } from './schema';
 import { buildEvent } from './state';
 
@@ -95,10 +95,20 @@ export function rateToJson(s: RateSnapshot): RateSnapshotJson {
   };
 }
 
+export interface CreateInvoiceOptions {
+  /**
+   * The request's Idempotency-Key (claimed `in_flight` by withIdempotency): marked done with the
+   * 201 answer in the same statement that stores the invoice, so a process killed between the two
+   * cannot leave a stored invoice behind a key that a retry would claim again (a second invoice).
+   */
+  readonly idempotencyKey?: string;
+}
+
 export async function createInvoice(
   services: Services,
   merchantId: string,
   input: CreateInvoiceInput,
+  opts: CreateInvoiceOptions = {},
 ): Promise<Invoice> {
   const { sql } = services;
   const merchant = await getMerchant(sql, merchantId);
@@ -202,8 +212,10 @@ export async function createInvoice(
         o.derivationIndex,
         sql.json(o.details as never),
       ]);
-      // One statement, so one round trip and atomic by itself: the invoice, its options and
-      // invoice.created are stored together or not at all (foreign keys are checked at its end).
+      const answer = sql.json(invoiceToJson(invoice, services.config.PUBLIC_URL) as never);
+      // One statement, so one round trip and atomic by itself: the invoice, its options,
+      // invoice.created and the idempotency answer are stored together or not at all (foreign keys
+      // are checked at its end).
       await sql`with inv as (
           insert into invoices (id, merchant_id, amount_tiyn, currency, order_id, description, metadata,
             redirect_url, buyer_email, speed_policy, payment_tolerance_bp, expires_at, monitoring_until,
@@ -217,8 +229,12 @@ export async function createInvoice(
           values ${sql(optionRows as never)} returning 1),
         ev as (insert into outbox (event_id, merchant_id, invoice_id, type, seq, payload)
           values (${event.eventId}, ${merchant.id}, ${invoiceId}, 'invoice.created', 1, ${sql.json(event.payload as never)})
+          returning 1),
+        idem as (update idempotency_keys set state = 'done', response_status = 201, response_body = ${answer}
+          where merchant_id = ${merchant.id} and key = ${opts.idempotencyKey ?? null} and state = 'in_flight'
           returning 1)
-        select (select count(*) from inv) + (select count(*) from opts) + (select count(*) from ev) as n`;
+        select (select count(*) from inv) + (select count(*) from opts) + (select count(*) from ev)
+          + (select count(*) from idem) as n`;
       return invoice;
     } catch (err) {
       if (attempt < MAX_ADDRESS_ATTEMPTS && isAddressTaken(err)) continue;

@@ -59,7 +59,11 @@ export const metadataSchema = (limitBytes: number) =>
     .superRefine((v, ctx) => {
       if (Object.keys(v).length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 keys' });
       const err = checkJson(v, 0);
-      if (err) ctx.addIssue({ code: 'custom', message: err });
+      // Measuring a tree that is too deep would overflow JSON.stringify's stack: that is a 500.
+      if (err) {
+        ctx.addIssue({ code: 'custom', message: err });
+        return;
+      }
       const size = new TextEncoder().encode(JSON.stringify(v)).byteLength;
       if (size > limitBytes)
         ctx.addIssue({ code: 'custom', message: `at most ${limitBytes} bytes of JSON (got ${size})` });

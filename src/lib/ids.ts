@@ -16,9 +16,24 @@ export type IdPrefix =
   | 'reg'
   | 'usr';
 
+// Random bytes are drawn from the CSPRNG in blocks: one call per id cost more than the id itself.
+// Filled lazily, never at module load (workerd forbids random values in the global scope).
+const POOL_IDS = 256;
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
+function tenRandomBytes(): Uint8Array {
+  if (poolAt + 10 > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(10 * POOL_IDS));
+    poolAt = 0;
+  }
+  poolAt += 10;
+  // A fresh block per refill, so a handed-out view is never overwritten.
+  return pool.subarray(poolAt - 10, poolAt);
+}
+
 export function newId(prefix: IdPrefix, nowMs = Date.now()): string {
-  const rand = new Uint8Array(10);
-  crypto.getRandomValues(rand);
+  const rand = tenRandomBytes();
   let out = '';
   let t = nowMs;
   const time: string[] = [];

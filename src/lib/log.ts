@@ -10,18 +10,22 @@ export interface Logger {
   error(msg: string, ctx?: Record<string, unknown>): void;
 }
 
+// Each pattern's first group is the non-secret label that stays ("sk_test_", "whsec_", the URL up to
+// the password); everything after it goes, so no character of a secret reaches a log line.
 const SECRET_PATTERNS = [
-  /sk_(test|live)_[1-9A-HJ-NP-Za-km-z]+/g,
-  /whsec_[A-Za-z0-9+/=]+/g,
+  /(sk_(?:test|live)_)[1-9A-HJ-NP-Za-km-z]+/g,
+  /(rk_)[1-9A-HJ-NP-Za-km-z]{20,}/g,
+  /(whsec_)[A-Za-z0-9+/=]+/g,
+  /([xtuvyz]prv)[1-9A-HJ-NP-Za-km-z]{100,}/g,
   /(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g,
 ];
-const SECRET_KEYS = /pass(word)?|secret|api_?key|authorization|cookie|token|private/i;
+const SECRET_KEYS = /pass(word)?|secret|api_?key|authorization|cookie|token|private|mnemonic|seed/i;
 
 export function redact(s: string): string {
   let out = s;
   for (const re of SECRET_PATTERNS)
-    out = out.replace(re, (m, p1) =>
-      typeof p1 === 'string' && p1.startsWith('postgres') ? `${p1}***@` : `${m.slice(0, 8)}***`,
+    out = out.replace(re, (_m, label: string) =>
+      label.startsWith('postgres') ? `${label}***@` : `${label}***`,
     );
   return out;
 }

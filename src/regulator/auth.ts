@@ -1,7 +1,7 @@
 // Bearer authentication for the regulator API: only rk_ keys. A merchant key is refused with 403
 // (it is a real key, just not for this API); the merchant API refuses rk_ keys the same way.
 import type { Context, MiddlewareHandler } from 'hono';
-import { type AppEnv, bearerToken } from '../http/auth';
+import { type AppEnv, limitedBearerAuth } from '../http/auth';
 import { AuthError } from '../lib/errors';
 import { authenticateRegulatorKey, type RegulatorPrincipal } from './accounts';
 
@@ -9,11 +9,13 @@ const KEY = 'regulator';
 
 export function regulatorAuth(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const key = bearerToken(c.req.header('authorization'));
-    if (key.startsWith('sk_')) {
-      throw new AuthError('forbidden', 'a merchant key cannot use the regulator API', 403);
-    }
-    c.set(KEY as never, (await authenticateRegulatorKey(c.get('services').sql, key)) as never);
+    const principal = await limitedBearerAuth(c, async (key) => {
+      if (key.startsWith('sk_')) {
+        throw new AuthError('forbidden', 'a merchant key cannot use the regulator API', 403);
+      }
+      return authenticateRegulatorKey(c.get('services').sql, key);
+    });
+    c.set(KEY as never, principal as never);
     await next();
   };
 }

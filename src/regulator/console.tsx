@@ -23,6 +23,15 @@ import { verifyAuditChain } from '../audit/log';
 import { isNetworkId, type NetworkId } from '../chains/networks';
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
+import { problemResponse } from '../http/problem';
+import {
+  authBuckets,
+  checkAuthFailures,
+  clientAddress,
+  policyFromConfig,
+  RateLimitedError,
+  recordAuthFailure,
+} from '../http/ratelimit';
 import { timingSafeEqualString } from '../lib/ct';
 import { AppError } from '../lib/errors';
 import { isId } from '../lib/ids';
@@ -86,7 +95,10 @@ async function readForm(c: C): Promise<Record<string, string>> {
   const ct = c.req.header('content-type') ?? '';
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ct) && !/^multipart\/form-data/i.test(ct))
     return {};
-  const body = await c.req.parseBody();
+  const body = await c.req.parseBody().catch((err) => {
+    // A malformed multipart body (no boundary, truncated parts) is the sender's mistake.
+    throw new AppError('invalid_form', 'the form body could not be read', { status: 400, cause: err });
+  });
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
   return out;
@@ -178,7 +190,10 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
   });
   app.use(
     '/regulator/*',
-    bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('the form is too large', 413) }),
+    bodyLimit({
+      maxSize: 16 * 1024,
+      onError: (c) => problemResponse(c, 413, 'payload_too_large', 'the form is too large'),
+    }),
   );
 
   app.get('/regulator', (c) => c.redirect('/regulator/cases', 303));
@@ -187,7 +202,7 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
     return c.body(CONSOLE_CSS);
   });
 
-  const loginPage = (c: C, status: 200 | 401 | 403 | 423, error?: string, email?: string) => {
+  const loginPage = (c: C, status: 200 | 401 | 403 | 423 | 429, error?: string, email?: string) => {
     const token = randomToken();
     setCookie(c, LOGIN_COOKIE, token, cookieOptions(config, 3600));
     c.status(status);
@@ -204,6 +219,21 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
     }
     const email = (form.email ?? '').slice(0, 320);
     const services = c.get('services');
+    // Per-address limit on wrong passwords: the per-account lockout alone lets one client try many accounts.
+    const buckets = authBuckets(clientAddress(c, config.TRUST_PROXY));
+    const policy = policyFromConfig(config);
+    try {
+      await checkAuthFailures(services.sql, buckets, policy);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      c.header('Retry-After', String(err.retryAfterSeconds));
+      return loginPage(
+        c,
+        429,
+        `Too many failed sign-ins from this address. Try again in ${err.retryAfterSeconds} s.`,
+        email,
+      );
+    }
     const result = await signIn(services.sql, {
       email,
       password: (form.password ?? '').slice(0, 400),
@@ -222,6 +252,7 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
           email,
         );
       }
+      await recordAuthFailure(services.sql, buckets, policy);
       return loginPage(c, 401, 'Wrong email or password.', email);
     }
     const session = await createSession(services.sql, result.regulator.regulatorId);
@@ -312,7 +343,7 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
     const services = c.get('services');
     const id = c.req.param('id');
     const found = await caseOr404(c, id);
-    if (!found) return c.text('no such case', 404);
+    if (!found) return problemResponse(c, 404, 'case_not_found', 'no such case');
     const s = sessionOf(c);
     const decision = check.form.decision ?? '';
     try {
@@ -342,14 +373,14 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
   app.get('/regulator/reports/:id/fm1.xml', async (c) => {
     const id = c.req.param('id');
     const report = isId('rep', id) ? await getReport(c.get('services').sql, id) : undefined;
-    if (!report) return c.text('no such report', 404);
+    if (!report) return problemResponse(c, 404, 'report_not_found', 'no such report');
     return fm1Response(report.id, report.fm1Xml);
   });
 
   app.get('/regulator/reports/:id/ivms101.json', async (c) => {
     const id = c.req.param('id');
     const report = isId('rep', id) ? await getReport(c.get('services').sql, id) : undefined;
-    if (!report) return c.text('no such report', 404);
+    if (!report) return problemResponse(c, 404, 'report_not_found', 'no such report');
     c.header('content-disposition', `attachment; filename="${report.id}-ivms101.json"`);
     return c.json(report.ivms101 as Record<string, unknown>);
   });

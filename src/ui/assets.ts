@@ -3,6 +3,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Hono } from 'hono';
+import { problemResponse } from '../http/problem';
 import { CHECKOUT_JS } from './checkout/client';
 import { UI_CSS } from './styles';
 
@@ -40,8 +41,10 @@ export function assetUrl(name: AssetName): string {
 // biome-ignore lint/suspicious/noExplicitAny: any Hono app (the OpenAPI one included)
 export function registerAssets(app: Hono<any>) {
   app.get('/assets/:name', (c) => {
-    const a = ASSETS[c.req.param('name')];
-    if (!a) return c.text('not found', 404);
+    const name = c.req.param('name');
+    // Own keys only: "constructor" or "__proto__" must be a 404, not Object's members.
+    const a = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+    if (!a) return problemResponse(c, 404, 'not_found', 'no such asset');
     const etag = `"${a.version}"`;
     const immutable = c.req.query('v') === a.version;
     c.header('Cache-Control', immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=300');

@@ -148,6 +148,25 @@ describe('a listed payer', () => {
     expect(after.indexOf('invoice.settled')).toBeGreaterThan(after.indexOf('invoice.released'));
   });
 
+  it('a 0-conf payment under the high speed policy is held, not settled, at first sighting', async () => {
+    const inv = await newInvoice(ctx, ctx.merchantId);
+    // `high` settles a non-RBF UTXO payment with no confirmation at all.
+    await ctx.db.sql`update invoices set speed_policy = 'high' where id = ${inv.id}`;
+    const { outcome, invoice } = await payAndScreen(
+      ctx,
+      { ...inv, speedPolicy: 'high' },
+      { confirmations: 0 },
+    );
+    expect(outcome).toMatchObject({ risk: 'severe', held: true });
+    expect(invoice).toMatchObject({ status: 'processing', review: 'held', settledAt: null });
+    expect(await outboxTypes(ctx, inv.id)).toEqual([
+      'invoice.created',
+      'invoice.payment_received',
+      'invoice.held',
+      'invoice.processing',
+    ]);
+  });
+
   it('a rejection makes the invoice invalid', async () => {
     const inv = await newInvoice(ctx, ctx.merchantId);
     const { outcome } = await payAndScreen(ctx, inv);

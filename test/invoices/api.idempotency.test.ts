@@ -1,6 +1,7 @@
 // Idempotency-Key on POST /v1/invoices (IETF draft, SPEC section 6).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkIdempotencyKey, requestFingerprint } from '../../src/http/idempotency';
+import { createInvoice } from '../../src/invoices/create';
 import { ValidationError } from '../../src/lib/errors';
 import { createTestContext, createTestMerchant, jsonRequest, type TestContext } from '../helpers/services';
 import { type ControlledRates, controlledRates, expectProblem, paths, writeSnapshot } from './api-support';
@@ -167,5 +168,44 @@ describe('checkIdempotencyKey / requestFingerprint', () => {
     expect(requestFingerprint('PUT', '/v1/invoices', { x: 1, y: { b: 2, a: 1 } })).not.toBe(a);
     expect(requestFingerprint('POST', '/v1/invoices', { x: 2, y: { b: 2, a: 1 } })).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('a process killed between storing the invoice and recording the answer', () => {
+  // Found by the chaos run (sandbox/chaos.ts): the retry, once the key counted as abandoned,
+  // created a second invoice for the same order.
+  it('leaves the key done with the answer, so a late retry replays the same invoice', async () => {
+    const body = { ...BODY, currency: 'KZT' as const, orderId: 'idem-killed' };
+    const key = 'killed-after-insert';
+    // What withIdempotency did before calling the handler: the key claimed, in flight.
+    await ctx.db.sql`insert into idempotency_keys (merchant_id, key, request_hash, state)
+      values (${merchantA}, ${key}, ${requestFingerprint('POST', '/v1/invoices', body)}, 'in_flight')`;
+    // The handler stores the invoice; the process dies before withIdempotency's own update.
+    const inv = await createInvoice(ctx.services, merchantA, body, { idempotencyKey: key });
+    const [row] = await ctx.db.sql<
+      { state: string; response_status: number; response_body: { id: string } }[]
+    >`
+      select state, response_status, response_body from idempotency_keys
+      where merchant_id = ${merchantA} and key = ${key}`;
+    expect(row).toMatchObject({ state: 'done', response_status: 201, response_body: { id: inv.id } });
+
+    // Long after, past the window in which an in-flight key counts as abandoned, the client retries.
+    await ctx.db.sql`update idempotency_keys set created_at = now() - interval '10 minutes'
+      where merchant_id = ${merchantA} and key = ${key}`;
+    const before = await invoiceCount(merchantA);
+    const retry = await post(keyA, body, key);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect((await retry.json()).id).toBe(inv.id);
+    expect(await invoiceCount(merchantA)).toBe(before);
+    const [n] = await ctx.db.sql`select count(*)::int as n from invoices where order_id = 'idem-killed'`;
+    expect(n!.n).toBe(1);
+  });
+
+  it('without a key, the statement touches no idempotency row', async () => {
+    const [before] = await ctx.db.sql`select count(*)::int as n from idempotency_keys`;
+    await createInvoice(ctx.services, merchantA, { ...BODY, currency: 'KZT', orderId: 'idem-none' });
+    const [after] = await ctx.db.sql`select count(*)::int as n from idempotency_keys`;
+    expect(after!.n).toBe(before!.n);
   });
 });

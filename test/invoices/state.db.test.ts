@@ -9,6 +9,7 @@ import {
   cancelInvoice,
   confirmPayment,
   expireDue,
+  holdForReview,
   markPaymentGone,
   type ObservedPayment,
   recordPayment,
@@ -285,6 +286,63 @@ describe('review', () => {
       data: { from: 'none', to: 'held', reason: 'screening' },
     });
     await expectSequenced(id);
+  });
+
+  // The screen hook runs before the state is derived: a payment that could settle at its first
+  // sighting (0-conf `high`, or already confirmed) is held in the same step and never settles first.
+  for (const c of [
+    { name: '0-conf under the high speed policy', speedPolicy: 'high' as const, confirmations: 0 },
+    { name: 'already 6 confirmations deep', speedPolicy: 'medium' as const, confirmations: 6 },
+  ]) {
+    it(`a hold from the screen hook at first sighting: ${c.name} → held, never settled first`, async () => {
+      // Without a hold the same payment settles at once: the case below is a real one.
+      const control = await newInvoice({ speedPolicy: c.speedPolicy });
+      const free = await db.sql.begin((tx) =>
+        recordPayment(tx, deps, observed(control, DUE, { confirmations: c.confirmations }), {
+          screen: async () => ({ held: false }),
+        }),
+      );
+      expect(free.invoice.status).toBe('settled');
+
+      const id = await newInvoice({ speedPolicy: c.speedPolicy });
+      const p = observed(id, DUE, { confirmations: c.confirmations });
+      const seen: string[] = [];
+      const screen = async (tx: Tx, paymentId: string) => {
+        seen.push(paymentId);
+        // What the hook sees: the payment is written, the invoice not yet re-derived.
+        const [inv] = await tx`select status from invoices where id = ${id}`;
+        expect(inv!.status).toBe('new');
+        return { held: await holdForReview(tx, id, { actor: 'aml', reason: 'screening' }) };
+      };
+      const r = await db.sql.begin((tx) => recordPayment(tx, deps, p, { screen }));
+      expect(r.invoice).toMatchObject({ status: 'processing', review: 'held' });
+      expect(seen).toEqual([r.paymentId]);
+      expect(await typesOf(id)).toEqual(['invoice.payment_received', 'invoice.held', 'invoice.processing']);
+      expect(await statusChanges(id)).toEqual(['new→processing']);
+
+      // A re-sighting is not screened again, and more confirmations do not settle a held invoice.
+      const again = await db.sql.begin((tx) =>
+        recordPayment(tx, deps, { ...p, confirmations: c.confirmations + 3 }, { screen }),
+      );
+      expect(again).toMatchObject({ isNew: false, invoice: { status: 'processing' } });
+      expect(seen).toHaveLength(1);
+
+      await db.sql.begin((tx) => setReview(tx, deps, id, 'released', { actor: 'reg_1' }));
+      const types = await typesOf(id);
+      expect(types.filter((t) => t === 'invoice.settled')).toHaveLength(1);
+      expect(types.slice(-2)).toEqual(['invoice.released', 'invoice.settled']);
+      await expectSequenced(id);
+    });
+  }
+
+  it('holdForReview leaves an invoice already held or rejected alone', async () => {
+    const id = await newInvoice();
+    await record(observed(id, DUE));
+    expect(await db.sql.begin((tx) => holdForReview(tx, id))).toBe(true);
+    expect(await db.sql.begin((tx) => holdForReview(tx, id))).toBe(false);
+    await db.sql.begin((tx) => setReview(tx, deps, id, 'rejected'));
+    expect(await db.sql.begin((tx) => holdForReview(tx, id))).toBe(false);
+    expect((await load(id)).review).toBe('rejected');
   });
 
   it('rejected → invalid, and stays rejected', async () => {

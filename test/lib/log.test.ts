@@ -28,6 +28,14 @@ describe('redact', () => {
     expect(out).toContain('postgres://alatau:***@db.internal:5432/alatau');
   });
 
+  it('keeps only the non-secret label, not a single character of the secret', () => {
+    const rk = 'rk_3yZe7d9KfQm2hT8wXc4VbN6sLpR1aGjUoE5iYtHkMnB';
+    const xprv = `tprv${'8ZgxMBicQKsPd9TZ'.repeat(7)}`;
+    expect(redact(`a ${WHSEC} b ${TEST_KEY} c ${LIVE_KEY} d ${rk} e ${xprv}`)).toBe(
+      'a whsec_*** b sk_test_*** c sk_live_*** d rk_*** e tprv***',
+    );
+  });
+
   it('redacts postgresql:// URLs and every occurrence', () => {
     const out = redact(`a postgresql://u:pw1@h/x b postgres://v:pw2@h/y c ${TEST_KEY} ${TEST_KEY}`);
     expect(out).not.toMatch(/pw1|pw2/);

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import type { Config } from '../../config';
-import { ConfigError } from '../../config';
+import { ConfigError, oracleVar } from '../../config';
 import { evmVar } from './env';
 
 export const SANDBOX_FILE = 'sandbox.json';
@@ -82,9 +82,10 @@ export function sandboxSignerKey(dataDir: string): { key: string; address: strin
 }
 
 /**
- * In sandbox mode, fills the anvil settings the environment leaves unset from DATA_DIR: the RPC URL
- * and contract addresses from sandbox.json, the signer key from gateway-signer.key, the sweeper key
- * from sandbox.json. Other modes are returned unchanged (their values come from the environment).
+ * In sandbox mode, fills the anvil settings the environment leaves unset from DATA_DIR: the RPC URL,
+ * contract addresses and mock sanctions oracle (SANCTIONS_ORACLE_ANVIL) from sandbox.json, the
+ * signer key from gateway-signer.key, the sweeper key from sandbox.json. Other modes are returned
+ * unchanged (their values come from the environment).
  */
 export function withSandboxEvm(config: Config): Config {
   if (config.NETWORK_MODE !== 'sandbox') return config;
@@ -101,6 +102,8 @@ export function withSandboxEvm(config: Config): Config {
     set(evmVar('anvil', 'USDC_ADDRESS'), rec.usdc);
     set(evmVar('anvil', 'USDT_ADDRESS'), rec.usdt);
     set('EVM_SWEEPER_KEY', rec.sweeperKey);
+    // The mock oracle the router already consults: the gateway screens payers with it too.
+    if (rec.sanctionsOracle) set(oracleVar('anvil'), `${rec.sanctionsOracle},${rec.rpcUrl}`);
   }
   if (!config.GATEWAY_SIGNER_KEY) fill['GATEWAY_SIGNER_KEY'] = sandboxSignerKey(config.DATA_DIR).key;
   return { ...config, ...fill } as Config;

@@ -5,6 +5,7 @@ import type { ScreeningService } from '../../aml/screen';
 import type { Config } from '../../config';
 import type { Sql } from '../../db/client';
 import type { StateDeps } from '../../invoices/state';
+import { isId } from '../../lib/ids';
 import type { Logger } from '../../lib/log';
 import type { NetworkId } from '../networks';
 import type { ChainAdapter } from '../types';
@@ -35,6 +36,11 @@ export interface EvmService {
   readonly sweepers: readonly EvmSweeper[];
   /** One watcher tick per network (in parallel), then the sweeps; failures are logged, not thrown. */
   tick(now?: Date): Promise<EvmTickReport>;
+  /**
+   * An open checkout page asks about its invoice: each EVM network it can be paid on is scanned,
+   * bounded and rate-limited by the watcher (`checkGapMs`); failures are logged, never thrown.
+   */
+  checkInvoice(invoiceId: string, now?: Date): Promise<void>;
 }
 
 export interface EvmServiceDeps {
@@ -91,6 +97,7 @@ export function createEvmService(settings: EvmSettings, deps: EvmServiceDeps): E
     deps.logger.warn(`evm ${what} failed`, { network, err });
     return { network, error: (err as Error)?.message ?? String(err) };
   };
+  const byNetwork = new Map<string, EvmWatcher>(watchers.map((w) => [w.network, w]));
   return {
     settings,
     networks,
@@ -106,6 +113,25 @@ export function createEvmService(settings: EvmSettings, deps: EvmServiceDeps): E
         sweepers.map((x) => x.tick(now).catch((e) => failed(x.network, 'sweep', e))),
       );
       return { watchers: w, sweeps: s };
+    },
+    async checkInvoice(invoiceId, now = new Date()) {
+      if (!isId('inv', invoiceId)) return;
+      // Only invoices that can still take money (the watcher's own rule for what it watches).
+      const rows = await deps.sql<{ network: string }[]>`
+        select distinct po.network from payment_options po join invoices i on i.id = po.invoice_id
+        where po.invoice_id = ${invoiceId}
+          and (i.status in ('new', 'processing')
+            or (i.status in ('expired', 'settled') and i.monitoring_until > ${now}))`;
+      await Promise.all(
+        rows
+          .map((r) => byNetwork.get(r.network))
+          .filter((w): w is EvmWatcher => w !== undefined)
+          .map((w) =>
+            w.checkInvoice(invoiceId, now).catch((err: unknown) => {
+              deps.logger.warn('evm invoice check failed', { network: w.network, invoiceId, err });
+            }),
+          ),
+      );
     },
   };
 }

@@ -28,7 +28,10 @@ export async function reserveIndexes(
   const rows = await sql<
     { network: NetworkId; idx: number }[]
   >`update derivation_indexes set next_index = next_index + 1
-    where merchant_id = ${merchantId} and network in ${sql(networks as NetworkId[])} returning network, next_index - 1 as idx`;
+    where merchant_id = ${merchantId} and network in ${sql(networks as NetworkId[])}
+      -- Local to this statement's own transaction, read at its commit (before the reset at its end).
+      and set_config('synchronous_commit', 'off', true) is not null
+    returning network, next_index - 1 as idx`;
   const out = new Map(rows.map((r) => [r.network, r.idx]));
   const missing = networks.filter((n) => !out.has(n));
   if (missing.length)

@@ -12,8 +12,10 @@ import type { Logger } from '../../lib/log';
 import { type Decimal, parseDecimal } from '../../lib/money';
 import { tryAcquireLease } from '../../watch/leases';
 import type { AssetId, NetworkId } from '../networks';
-import type { KnownPayment, ObservedOutput, UtxoBackend, Verdict } from './backends/types';
+import { EsploraError } from './backends/esplora';
+import type { KnownPayment, Observation, ObservedOutput, UtxoBackend, Verdict } from './backends/types';
 import { addressToScriptHex } from './derive';
+import type { AddressPollSchedule, PollClaim } from './poll-schedule';
 import { paymentTiyn } from './scan';
 
 export interface UtxoWatcherOptions {
@@ -35,6 +37,14 @@ export interface UtxoWatcherOptions {
   readonly watchedReloadMs?: number;
   /** Tests: runs after the payments are written and before the cursor is (a crash point). */
   readonly beforeCursorSave?: () => Promise<void>;
+  /**
+   * Esplora: which addresses are polled when (poll-schedule.ts). Without one every watched address
+   * is polled every tick, which a node of one's own or the sandbox facade can take and a public
+   * service cannot.
+   */
+  readonly schedule?: AddressPollSchedule;
+  /** Block-scanning backends: a checkout page's check runs a tick unless one ran this recently; default 2 s. */
+  readonly checkGapMs?: number;
 }
 
 export interface UtxoTickResult {
@@ -50,12 +60,20 @@ export interface UtxoTickResult {
   /** Payments marked reorged or replaced. */
   readonly gone: number;
   readonly stats?: Readonly<Record<string, number>>;
+  /** With a schedule: addresses polled this round (the others were not due or over budget). */
+  readonly polled?: number;
 }
 
 export interface UtxoWatcher {
   readonly network: NetworkId;
   readonly backend: UtxoBackend;
   tick(now?: Date): Promise<UtxoTickResult>;
+  /**
+   * An open checkout page asks about its own invoice. With a schedule only that invoice's addresses
+   * are polled, at most once per the schedule's `checkGapMs`; a block-scanning backend runs a tick
+   * (under the lease) unless one ran within `checkGapMs`. Undefined result: nothing was due.
+   */
+  checkInvoice(invoiceId: string, now?: Date): Promise<UtxoTickResult | undefined>;
 }
 
 interface WatchedOption {
@@ -77,6 +95,9 @@ interface CountedRow {
   readonly block_height: unknown;
   readonly confirmations: number;
   readonly outpoints: string[] | null;
+  /** The paid option's address (the schedule polls payments with their address). */
+  readonly address: string | null;
+  readonly invoice_id: string;
 }
 
 const CREATED_OVERLAP_MS = 120_000;
@@ -96,9 +117,9 @@ export function createUtxoWatcher(options: UtxoWatcherOptions): UtxoWatcher {
   let fullLoadAt = 0;
   let newestCreated = 0;
 
-  async function loadWatched(now: Date): Promise<void> {
-    const full = now.getTime() - fullLoadAt >= reloadMs;
-    const since = full ? null : new Date(newestCreated - CREATED_OVERLAP_MS);
+  async function loadWatched(now: Date, invoiceId?: string): Promise<WatchedOption[]> {
+    const full = invoiceId === undefined && now.getTime() - fullLoadAt >= reloadMs;
+    const since = full || invoiceId !== undefined ? null : new Date(newestCreated - CREATED_OVERLAP_MS);
     const rows = await sql<
       {
         invoice_id: string;
@@ -117,14 +138,16 @@ export function createUtxoWatcher(options: UtxoWatcherOptions): UtxoWatcher {
       where po.network = ${network}
         and (i.status in ('new', 'processing')
           or (i.status in ('expired', 'settled') and i.monitoring_until > ${now}))
-        ${since ? sql`and i.created_at >= ${since}` : sql``}`;
+        ${since ? sql`and i.created_at >= ${since}` : sql``}
+        ${invoiceId !== undefined ? sql`and i.id = ${invoiceId}` : sql``}`;
     if (full) {
       byScript.clear();
       fullLoadAt = now.getTime();
     }
+    const loaded: WatchedOption[] = [];
     for (const r of rows) {
       const scriptHex = (r.script ?? addressToScriptHex(network, r.address)).toLowerCase();
-      byScript.set(scriptHex, {
+      const w: WatchedOption = {
         invoiceId: r.invoice_id,
         merchantId: r.merchant_id,
         option: r.option,
@@ -133,16 +156,111 @@ export function createUtxoWatcher(options: UtxoWatcherOptions): UtxoWatcher {
         scriptHex,
         decimals: r.decimals,
         kztPerUnit: parseDecimal(r.kzt_per_unit),
-      });
-      newestCreated = Math.max(newestCreated, new Date(r.created_at).getTime());
+      };
+      byScript.set(scriptHex, w);
+      loaded.push(w);
+      if (invoiceId === undefined) newestCreated = Math.max(newestCreated, new Date(r.created_at).getTime());
     }
+    return loaded;
   }
 
-  async function loadCounted(): Promise<CountedRow[]> {
+  async function loadCounted(invoiceId?: string): Promise<CountedRow[]> {
     return sql<CountedRow[]>`select p.id, p.txid, p.output_index, p.block_hash, p.block_height,
-        p.confirmations, u.outpoints
+        p.confirmations, u.outpoints, po.address, p.invoice_id
       from payments p left join utxo_tx_inputs u on u.network = p.network and u.txid = p.txid
-      where p.network = ${network} and p.status in ('seen', 'confirmed') and p.confirmations < ${finality}`;
+        left join payment_options po on po.invoice_id = p.invoice_id and po.option = p.option
+      where p.network = ${network} and p.status in ('seen', 'confirmed') and p.confirmations < ${finality}
+        ${invoiceId !== undefined ? sql`and p.invoice_id = ${invoiceId}` : sql``}`;
+  }
+
+  function knownOf(counted: readonly CountedRow[]): Map<string, KnownPayment> {
+    const known = new Map<string, KnownPayment>();
+    for (const r of counted) {
+      if (known.has(r.txid)) continue;
+      known.set(r.txid, {
+        txid: r.txid,
+        blockHash: r.block_hash,
+        blockHeight: r.block_height == null ? null : Number(toBigInt(r.block_height)),
+        confirmations: r.confirmations,
+        inputs: r.outpoints ?? [],
+      });
+    }
+    return known;
+  }
+
+  /** Applies an observation: the fate of counted payments first, then new ones. */
+  async function apply(obs: Observation, counted: readonly CountedRow[], now: Date) {
+    // A replaced payment leaves before its replacement arrives, so the invoice follows the new
+    // transaction without counting both.
+    let updated = 0;
+    let gone = 0;
+    for (const r of counted) {
+      const v = obs.verdicts.get(r.txid);
+      if (!v) continue;
+      const res = await applyVerdict(r, v, now);
+      if (res === 'updated') updated++;
+      if (res === 'gone') gone++;
+    }
+    const countedKeys = new Set(counted.map((r) => `${r.txid}:${r.output_index}`));
+    const recorded = await recordOutputs(obs.outputs, countedKeys, now);
+    return { recorded, updated, gone };
+  }
+
+  /**
+   * One scheduled poll round: only the claimed addresses are asked about, and only the counted
+   * payments to those addresses are judged (each unseen one costs a status request). Every output to
+   * any watched script in the answers is still recorded.
+   */
+  async function pollClaimed(
+    schedule: AddressPollSchedule,
+    claim: PollClaim,
+    counted: readonly CountedRow[],
+    now: Date,
+  ): Promise<{ obs: Observation; recorded: number; updated: number; gone: number }> {
+    const mine = counted.filter((r) => r.address !== null && claim.addresses.has(r.address));
+    const addresses = new Map<string, string>();
+    for (const w of byScript.values())
+      if (claim.addresses.has(w.address)) addresses.set(w.address, w.scriptHex);
+    let obs: Observation;
+    try {
+      obs = await backend.observe({
+        cursor: undefined,
+        watched: { scripts: new Set(byScript.keys()), addresses },
+        known: knownOf(mine),
+      });
+    } catch (err) {
+      if (err instanceof EsploraError && err.httpStatus === 429) {
+        await schedule.rateLimited(err.retryAfterMs, now);
+        options.logger?.warn('esplora rate limit: polling paused', {
+          network,
+          retryAfterMs: err.retryAfterMs,
+        });
+        // Refused, not answered: first in line once allowed. Other failures wait their interval,
+        // so a service answering one address badly is not asked again every tick.
+        await schedule.release(claim.addresses, now);
+      }
+      throw err;
+    }
+    await schedule.charge((obs.stats['requests'] ?? claim.reserved) - claim.reserved, now);
+    await schedule.succeeded();
+    return { obs, ...(await apply(obs, mine, now)) };
+  }
+
+  function targetsOf(counted: readonly CountedRow[], watched: Iterable<WatchedOption>) {
+    const targets = new Map<string, string>();
+    for (const w of watched) targets.set(w.address, w.invoiceId);
+    for (const r of counted)
+      if (r.address !== null && !targets.has(r.address)) targets.set(r.address, r.invoice_id);
+    return [...targets].map(([address, invoiceId]) => ({ address, invoiceId }));
+  }
+
+  async function scheduledTick(schedule: AddressPollSchedule, now: Date): Promise<UtxoTickResult> {
+    const counted = await loadCounted();
+    const claim = await schedule.claimDue(targetsOf(counted, byScript.values()), now);
+    const base = { network, watched: byScript.size, polled: claim.addresses.size };
+    if (claim.addresses.size === 0) return { ...base, recorded: 0, updated: 0, gone: 0 };
+    const { obs, ...counts } = await pollClaimed(schedule, claim, counted, now);
+    return { ...base, tipHeight: obs.tipHeight, ...counts, stats: obs.stats };
   }
 
   async function applyVerdict(row: CountedRow, v: Verdict, now: Date): Promise<'updated' | 'gone' | null> {
@@ -198,7 +316,7 @@ export function createUtxoWatcher(options: UtxoWatcherOptions): UtxoWatcher {
       await sql.begin(async (tx) => {
         await tx`insert into utxo_tx_inputs (network, txid, outpoints)
           values (${network}, ${o.txid}, ${tx.array([...o.inputs])}) on conflict do nothing`;
-        const r = await recordPayment(
+        await recordPayment(
           tx,
           options.state,
           {
@@ -215,82 +333,91 @@ export function createUtxoWatcher(options: UtxoWatcherOptions): UtxoWatcher {
             blockHeight: o.blockHeight === null ? null : BigInt(o.blockHeight),
             rbf: o.rbf,
           },
-          { now },
+          {
+            now,
+            screen: options.screening
+              ? (tx, paymentId) =>
+                  options.screening!.screenPayment(tx, {
+                    invoiceId: w.invoiceId,
+                    paymentId,
+                    merchantId: w.merchantId,
+                    network,
+                    senders: o.fromAddresses,
+                    amountTiyn,
+                    asset: w.asset,
+                    deferState: true,
+                  })
+              : undefined,
+          },
         );
-        if (r.isNew && options.screening) {
-          await options.screening.screenPayment(tx, {
-            invoiceId: w.invoiceId,
-            paymentId: r.paymentId,
-            merchantId: w.merchantId,
-            network,
-            senders: o.fromAddresses,
-            amountTiyn,
-            asset: w.asset,
-          });
-        }
       });
       n++;
     }
     return n;
   }
 
+  const checkGapMs = options.checkGapMs ?? 2_000;
+  const recentChecks = new Map<string, number>();
+
+  async function tick(now = new Date()): Promise<UtxoTickResult> {
+    if (options.useLease !== false && !(await tryAcquireLease(sql, leaseName, holder, leaseMs))) {
+      return { network, skipped: 'busy', recorded: 0, updated: 0, gone: 0 };
+    }
+    await loadWatched(now);
+    if (options.schedule) return scheduledTick(options.schedule, now);
+    const [cursorRow] = await sql<{ cursor: unknown }[]>`
+        select cursor from chain_cursors where name = ${cursorName}`;
+    const counted = await loadCounted();
+    const scripts = new Set(byScript.keys());
+    const addresses = new Map([...byScript.values()].map((w) => [w.address, w.scriptHex]));
+    const obs = await backend.observe({
+      cursor: cursorRow?.cursor,
+      watched: { scripts, addresses },
+      known: knownOf(counted),
+    });
+    const { recorded, updated, gone } = await apply(obs, counted, now);
+
+    await options.beforeCursorSave?.();
+    await sql`insert into chain_cursors (name, cursor, updated_at)
+        values (${cursorName}, ${sql.json(obs.cursor as never)}, ${now})
+        on conflict (name) do update set cursor = excluded.cursor, updated_at = excluded.updated_at`;
+    return {
+      network,
+      tipHeight: obs.tipHeight,
+      watched: byScript.size,
+      recorded,
+      updated,
+      gone,
+      stats: obs.stats,
+    };
+  }
+
   return {
     network,
     backend,
-    async tick(now = new Date()): Promise<UtxoTickResult> {
-      if (options.useLease !== false && !(await tryAcquireLease(sql, leaseName, holder, leaseMs))) {
-        return { network, skipped: 'busy', recorded: 0, updated: 0, gone: 0 };
+    tick,
+    async checkInvoice(invoiceId, now = new Date()) {
+      const schedule = options.schedule;
+      if (!schedule) {
+        // A scan covers every invoice at once: a fresh cursor means the page would learn nothing new.
+        const [row] = await sql<{ updated_at: Date }[]>`
+          select updated_at from chain_cursors where name = ${cursorName}`;
+        if (row && now.getTime() - new Date(row.updated_at).getTime() < checkGapMs) return undefined;
+        return tick(now);
       }
-      await loadWatched(now);
-      const [cursorRow] = await sql<{ cursor: unknown }[]>`
-        select cursor from chain_cursors where name = ${cursorName}`;
-      const counted = await loadCounted();
-      const known = new Map<string, KnownPayment>();
-      for (const r of counted) {
-        if (known.has(r.txid)) continue;
-        known.set(r.txid, {
-          txid: r.txid,
-          blockHash: r.block_hash,
-          blockHeight: r.block_height == null ? null : Number(toBigInt(r.block_height)),
-          confirmations: r.confirmations,
-          inputs: r.outpoints ?? [],
-        });
-      }
-      const scripts = new Set(byScript.keys());
-      const addresses = new Map([...byScript.values()].map((w) => [w.address, w.scriptHex]));
-      const obs = await backend.observe({
-        cursor: cursorRow?.cursor,
-        watched: { scripts, addresses },
-        known,
-      });
-
-      // The fate of counted payments first, then new ones: a replaced payment leaves before its
-      // replacement arrives, so the invoice follows the new transaction without counting both.
-      let updated = 0;
-      let gone = 0;
-      for (const r of counted) {
-        const v = obs.verdicts.get(r.txid);
-        if (!v) continue;
-        const res = await applyVerdict(r, v, now);
-        if (res === 'updated') updated++;
-        if (res === 'gone') gone++;
-      }
-      const countedKeys = new Set(counted.map((r) => `${r.txid}:${r.output_index}`));
-      const recorded = await recordOutputs(obs.outputs, countedKeys, now);
-
-      await options.beforeCursorSave?.();
-      await sql`insert into chain_cursors (name, cursor, updated_at)
-        values (${cursorName}, ${sql.json(obs.cursor as never)}, ${now})
-        on conflict (name) do update set cursor = excluded.cursor, updated_at = excluded.updated_at`;
-      return {
-        network,
-        tipHeight: obs.tipHeight,
-        watched: byScript.size,
-        recorded,
-        updated,
-        gone,
-        stats: obs.stats,
-      };
+      // Pages poll every second or so: within the gap this process does not even ask the database.
+      const last = recentChecks.get(invoiceId);
+      if (last !== undefined && Math.abs(now.getTime() - last) < schedule.policy.checkGapMs) return undefined;
+      if (recentChecks.size > 10_000) recentChecks.clear();
+      recentChecks.set(invoiceId, now.getTime());
+      const watched = await loadWatched(now, invoiceId);
+      const counted = await loadCounted(invoiceId);
+      const targets = targetsOf(counted, watched);
+      if (targets.length === 0) return undefined;
+      const claim = await schedule.claimInvoice(invoiceId, targets, now);
+      if (claim.addresses.size === 0) return undefined;
+      const { obs, ...counts } = await pollClaimed(schedule, claim, counted, now);
+      return { network, tipHeight: obs.tipHeight, polled: claim.addresses.size, ...counts, stats: obs.stats };
     },
   };
 }

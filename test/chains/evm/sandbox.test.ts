@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Contract, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestTokenAbi } from '../../../contracts/generated/index';
+import { MockSanctionsOracleAbi, TestTokenAbi } from '../../../contracts/generated/index';
 import { PAYER_INDEXES, type SandboxEvm, startSandboxEvm } from '../../../sandbox/evm';
 import { freePort } from '../../../sandbox/litecoin';
 import { parsePayEvmArgs, payEvm } from '../../../sandbox/pay-evm';
 import { evmVar } from '../../../src/chains/evm/env';
 import { readSandboxEvm, SIGNER_KEY_FILE, withSandboxEvm } from '../../../src/chains/evm/sandbox-file';
-import { loadConfig } from '../../../src/config';
+import { loadConfig, oracleVar } from '../../../src/config';
 import { createInvoice } from '../../../src/invoices/create';
 import { loadInvoice } from '../../../src/invoices/repository';
 import { anvilAccount } from '../../helpers/anvil';
@@ -24,6 +24,7 @@ describe('sandbox EVM chain', () => {
   let sandbox: SandboxEvm;
   let ctx: TestContext;
   let merchantId: string;
+  const env: Record<string, string> = {};
   const lines: string[] = [];
   const gateway = 'http://gateway.test';
   const fetchImpl = ((input: RequestInfo | URL, init?: RequestInit) =>
@@ -34,7 +35,6 @@ describe('sandbox EVM chain', () => {
     sandbox = await startSandboxEvm({ dataDir, port, blockTime: null, log: (l) => lines.push(l) });
     // What `npm start` would read: sandbox.json and the generated signer key under DATA_DIR.
     const config = withSandboxEvm(loadConfig({ NETWORK_MODE: 'sandbox', DATA_DIR: dataDir }));
-    const env: Record<string, string> = {};
     for (const s of [
       'RPC_URLS',
       'ROUTER_ADDRESS',
@@ -144,6 +144,57 @@ describe('sandbox EVM chain', () => {
       /deposit or router/,
     );
     expect(() => parsePayEvmArgs(['inv_1', '--option', 'ETH@anvil', '--payer', '0'])).toThrow(/--payer/);
+  });
+
+  it("gives the gateway the sandbox's mock sanctions oracle, which then screens payers", async () => {
+    const rec = readSandboxEvm(dataDir)!;
+    const config = withSandboxEvm(loadConfig({ NETWORK_MODE: 'sandbox', DATA_DIR: dataDir }));
+    const value = (config as unknown as Record<string, string>)[oracleVar('anvil')];
+    expect(value).toBe(`${rec.sanctionsOracle},${rec.rpcUrl}`);
+    // The environment wins over sandbox.json.
+    const own = `0x${'11'.repeat(20)},http://oracle.test`;
+    const kept = withSandboxEvm(
+      loadConfig({ NETWORK_MODE: 'sandbox', DATA_DIR: dataDir, [oracleVar('anvil')]: own }),
+    );
+    expect((kept as unknown as Record<string, string>)[oracleVar('anvil')]).toBe(own);
+
+    // A gateway with that setting refuses to sign an intent for a payer the oracle lists.
+    const gw = await createTestContext({ ...env, [oracleVar('anvil')]: value! });
+    try {
+      const m = (await createTestMerchant(gw, { evmPayout: Wallet.createRandom().address })).merchant.id;
+      const inv = await createInvoice(gw.services, m, {
+        amount: '15000.00',
+        currency: 'KZT',
+        options: ['ETH@anvil'],
+      });
+      const listed = Wallet.createRandom().address;
+      const clean = Wallet.createRandom().address;
+      const oracle = new Contract(
+        rec.sanctionsOracle,
+        MockSanctionsOracleAbi,
+        anvilAccount(0, sandbox.anvil!.provider),
+      );
+      await (await oracle.getFunction('setSanctioned')(listed, true)).wait();
+      const intent = (payer: string) =>
+        gw.app.request(`/v1/checkout/${inv.id}/intents`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ option: 'ETH@anvil', payer }),
+        });
+      const refused = await intent(listed);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ code: 'payer_rejected' });
+      expect((await intent(clean)).status).toBe(200);
+      // Without the setting the same payer is not refused: the oracle above is what decided.
+      const without = await ctx.app.request(`/v1/checkout/${await invoice()}/intents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ option: 'ETH@anvil', payer: listed }),
+      });
+      expect(without.status).toBe(200);
+    } finally {
+      await gw.close();
+    }
   });
 
   it('reuses the chain and the contracts after a restart on the same data directory', async () => {

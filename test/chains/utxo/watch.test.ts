@@ -2,6 +2,7 @@
 // mempool to settlement, partial/over/late payments, RBF, reorgs, double spends, restarts and
 // concurrent watchers — every payment counted exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/app';
 import { createBitcoindBackend } from '../../../src/chains/utxo/backends/bitcoind';
 import { coinsToAtomic } from '../../../src/chains/utxo/backends/rpc';
 import type { UtxoWatcher } from '../../../src/chains/utxo/watcher';
@@ -378,5 +379,28 @@ describe.runIf(litecoindAvailable())('UTXO watcher on litecoind regtest (JSON-RP
     expect(i.status).toBe('processing');
     const screened = await env.ctx.db.sql`select 1 from screenings where payment_id = ${i.payments[0]!.id}`;
     expect(screened).toHaveLength(1);
+  });
+
+  it('lets an open checkout page scan for its invoice, at most once per gap', async () => {
+    const config = loadConfig({
+      NETWORK_MODE: 'sandbox',
+      PUBLIC_URL: 'http://gateway.test',
+      LOG_LEVEL: 'silent',
+      LITECOIN_REGTEST_RPC_URL: node.node.rpcUrl,
+    });
+    const services = createServices(config, env.ctx.db.sql, {
+      logger: silentLogger,
+      rates: env.ctx.services.rates,
+    });
+    const app = createApp(config, services);
+    await env.ctx.db.sql`delete from leases`;
+    await env.ctx.db.sql`update chain_cursors set updated_at = now() - interval '1 minute'`;
+    const inv = await env.invoice();
+    await node.pay(inv.address, inv.coins);
+    // No gateway tick: the page's own request finds the payment.
+    const res = await app.request(`/v1/checkout/${inv.id}`);
+    expect(((await res.json()) as { status: string }).status).toBe('processing');
+    // A scan covers every invoice, so another page right after does not scan again.
+    expect(await services.utxo!.watchers[0]!.checkInvoice(inv.id)).toBeUndefined();
   });
 });

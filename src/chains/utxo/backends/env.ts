@@ -62,6 +62,14 @@ export const utxoEnvSchema = {
   UTXO_FINALITY_DEPTH: intVar(24, 1, 10_000),
   /** Esplora: parallel address look-ups per tick. */
   UTXO_ESPLORA_CONCURRENCY: intVar(4, 1, 64),
+  /**
+   * Esplora: requests per second to one service, shared by every process (public instances
+   * rate-limit); 0 turns the per-address schedule off and polls every address every tick (a node
+   * of one's own, the sandbox facade).
+   */
+  UTXO_ESPLORA_RPS: intVar(2, 0, 1_000),
+  /** Esplora: the longest interval between polls of an open invoice's address, in seconds. */
+  UTXO_ESPLORA_MAX_INTERVAL_SECONDS: intVar(300, 1, 86_400),
 };
 
 export interface UtxoNetworkSettings {
@@ -78,6 +86,9 @@ export interface UtxoSettings {
   readonly scanMaxBlocks: number;
   readonly finalityDepth: number;
   readonly esploraConcurrency: number;
+  /** 0: no schedule (every address every tick). */
+  readonly esploraRps: number;
+  readonly esploraMaxIntervalMs: number;
 }
 
 /** The configured UTXO networks of this mode (reads the variables above from the parsed config). */
@@ -100,5 +111,7 @@ export function utxoSettingsFromConfig(config: Readonly<Record<string, unknown>>
     scanMaxBlocks: num('UTXO_SCAN_MAX_BLOCKS', 50),
     finalityDepth: num('UTXO_FINALITY_DEPTH', 24),
     esploraConcurrency: num('UTXO_ESPLORA_CONCURRENCY', 4),
+    esploraRps: num('UTXO_ESPLORA_RPS', 2),
+    esploraMaxIntervalMs: num('UTXO_ESPLORA_MAX_INTERVAL_SECONDS', 300) * 1000,
   };
 }

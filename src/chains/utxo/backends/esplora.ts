@@ -2,7 +2,11 @@
 // no node of our own, so instead of scanning blocks it polls the addresses of open invoices (mempool
 // and chain history), asks for the status of payments it no longer sees, and asks who spent their
 // inputs (`/tx/:txid/outspend/:vout`) to tell a replacement from a reorg. Every call has a timeout,
-// and 429/5xx answers are retried with backoff (honouring Retry-After).
+// and 429/5xx answers are retried with backoff (honouring Retry-After). Every JSON answer is checked
+// against the documented shape (Blockstream/esplora API.md) before anything is read from it: a
+// malformed answer fails the look-up with the offending field named, it never credits a payment.
+// Which addresses are polled when is decided by the schedule (poll-schedule.ts), not here.
+import { z } from 'zod';
 import { UpstreamError } from '../../../lib/errors';
 import { fetchText } from '../../../lib/http';
 import type { Logger } from '../../../lib/log';
@@ -30,6 +34,11 @@ export interface EsploraClientOptions {
   /** Longest wait between attempts; default 10 s. */
   readonly maxRetryDelayMs?: number;
   readonly fetchImpl?: typeof fetch;
+  /**
+   * False: a 429 is not waited out here but thrown at once (with `retryAfterMs`), for a caller that
+   * keeps its own schedule and must not hold a tick while a public service cools down. Default true.
+   */
+  readonly retryRateLimited?: boolean;
 }
 
 export interface EsploraStatus {
@@ -72,14 +81,77 @@ export class EsploraError extends UpstreamError {
   override name = 'EsploraError' as const;
   /** The HTTP status the service answered with, if it answered. */
   readonly httpStatus: number | undefined;
-  constructor(message: string, httpStatus?: number, cause?: unknown) {
+  /** From a 429's Retry-After header, when it had one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, httpStatus?: number, cause?: unknown, retryAfterMs?: number) {
     super('esplora_error', message, cause, httpStatus === undefined ? {} : { httpStatus });
     this.httpStatus = httpStatus;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+// The documented shapes (Blockstream/esplora API.md, "Transaction format"; electrs answers the same).
+// Only the fields the gateway reads are required; others pass through unread.
+const hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected a 64-digit hex id');
+const scriptHex = z.string().regex(/^(?:[0-9a-fA-F]{2})*$/, 'expected a hex script');
+const satsValue = z
+  .number()
+  .int('expected a whole number of satoshis')
+  .nonnegative()
+  .max(Number.MAX_SAFE_INTEGER);
+const StatusSchema = z
+  .object({
+    confirmed: z.boolean(),
+    block_height: z.number().int().nonnegative().optional(),
+    block_hash: hex64.optional(),
+    block_time: z.number().optional(),
+  })
+  .refine((s) => !s.confirmed || (s.block_height !== undefined && s.block_hash !== undefined), {
+    message: 'a confirmed status needs block_height and block_hash',
+  });
+const OutSchema = z.object({
+  scriptpubkey: scriptHex,
+  scriptpubkey_address: z.string().optional(),
+  value: satsValue,
+});
+const TxSchema = z.object({
+  txid: hex64,
+  vin: z.array(
+    z.object({
+      txid: hex64,
+      vout: z.number().int().nonnegative(),
+      is_coinbase: z.boolean().optional(),
+      sequence: z.number().int().nonnegative().max(0xffffffff),
+      prevout: OutSchema.nullable(),
+    }),
+  ),
+  vout: z.array(OutSchema),
+  status: StatusSchema,
+});
+const OutspendSchema = z
+  .object({
+    spent: z.boolean(),
+    txid: hex64.optional(),
+    vin: z.number().int().optional(),
+    status: StatusSchema.optional(),
+  })
+  .refine((o) => !o.spent || o.txid !== undefined, { message: 'a spent output needs the spending txid' });
+
+/** Checks an answer against its schema; the error names the path of the first bad field. */
+function checked<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const at = issue.path.length
+    ? issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')
+    : '(root)';
+  throw new EsploraError(`esplora ${path}: malformed answer at ${at}: ${issue.message}`);
 }
 
 export interface EsploraClient {
   readonly baseUrl: string;
+  /** HTTP requests sent so far, retries included (budget accounting). */
+  readonly requests: number;
   tipHeight(): Promise<number>;
   tipHash(): Promise<string>;
   /** Newest first: up to 50 mempool transactions, then up to 25 confirmed. */
@@ -94,7 +166,18 @@ export interface EsploraClient {
   broadcast(hex: string): Promise<string>;
 }
 
+const TxListSchema = z.array(TxSchema);
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const v = header.trim();
+  if (/^[0-9]+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export function createEsploraClient(options: EsploraClientOptions): EsploraClient {
@@ -103,6 +186,8 @@ export function createEsploraClient(options: EsploraClientOptions): EsploraClien
   const retries = options.retries ?? 3;
   const firstDelay = options.retryDelayMs ?? 500;
   const maxDelay = options.maxRetryDelayMs ?? 10_000;
+  const retryRateLimited = options.retryRateLimited ?? true;
+  let requests = 0;
 
   /** GET/POST with retries; 404 → undefined; other non-2xx → EsploraError. */
   async function request(
@@ -112,6 +197,7 @@ export function createEsploraClient(options: EsploraClientOptions): EsploraClien
     for (let attempt = 0; ; attempt++) {
       let wait = Math.min(maxDelay, firstDelay * 2 ** attempt);
       try {
+        requests++;
         const res = await fetchText(`${base}${path}`, {
           method: init.method ?? 'GET',
           ...(init.body !== undefined ? { body: init.body, headers: { 'content-type': 'text/plain' } } : {}),
@@ -121,15 +207,17 @@ export function createEsploraClient(options: EsploraClientOptions): EsploraClien
         });
         if (res.status >= 200 && res.status < 300) return res.text;
         if (res.status === 404) return undefined;
-        const retryable = res.status === 429 || res.status >= 500;
+        const retryable = (res.status === 429 && retryRateLimited) || res.status >= 500;
+        const afterMs = retryAfterMs(res.headers.get('retry-after'));
         if (!retryable || attempt >= retries) {
           throw new EsploraError(
             `esplora ${path} answered HTTP ${res.status}: ${res.text.slice(0, 200)}`,
             res.status,
+            undefined,
+            res.status === 429 ? afterMs : undefined,
           );
         }
-        const after = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(after) && after >= 0) wait = Math.min(maxDelay, after * 1000);
+        if (afterMs !== undefined) wait = Math.min(maxDelay, afterMs);
       } catch (err) {
         if (err instanceof EsploraError || attempt >= retries) {
           if (err instanceof UpstreamError) throw err;
@@ -140,14 +228,16 @@ export function createEsploraClient(options: EsploraClientOptions): EsploraClien
     }
   }
 
-  async function json<T>(path: string): Promise<T | undefined> {
+  async function json<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
     const text = await request(path);
     if (text === undefined) return undefined;
+    let value: unknown;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text);
     } catch (err) {
       throw new EsploraError(`esplora ${path}: the answer is not JSON`, undefined, err);
     }
+    return checked(schema, value, path);
   }
 
   const must = <T>(path: string, v: T | undefined): T => {
@@ -162,6 +252,9 @@ export function createEsploraClient(options: EsploraClientOptions): EsploraClien
 
   return {
     baseUrl: base,
+    get requests() {
+      return requests;
+    },
     async tipHeight() {
       const text = must('/blocks/tip/height', await request('/blocks/tip/height')).trim();
       if (!/^[0-9]+$/.test(text))
@@ -173,14 +266,14 @@ export function createEsploraClient(options: EsploraClientOptions): EsploraClien
       return txidOk(text);
     },
     async addressTxs(a) {
-      return (await json<EsploraTx[]>(`/address/${addr(a)}/txs`)) ?? [];
+      return (await json(`/address/${addr(a)}/txs`, TxListSchema)) ?? [];
     },
     async addressTxsChain(a, last) {
-      return (await json<EsploraTx[]>(`/address/${addr(a)}/txs/chain/${txidOk(last)}`)) ?? [];
+      return (await json(`/address/${addr(a)}/txs/chain/${txidOk(last)}`, TxListSchema)) ?? [];
     },
-    tx: (txid) => json<EsploraTx>(`/tx/${txidOk(txid)}`),
-    txStatus: (txid) => json<EsploraStatus>(`/tx/${txidOk(txid)}/status`),
-    outspend: (txid, vout) => json<EsploraOutspend>(`/tx/${txidOk(txid)}/outspend/${vout}`),
+    tx: (txid) => json(`/tx/${txidOk(txid)}`, TxSchema),
+    txStatus: (txid) => json(`/tx/${txidOk(txid)}/status`, StatusSchema),
+    outspend: (txid, vout) => json(`/tx/${txidOk(txid)}/outspend/${vout}`, OutspendSchema),
     async broadcast(hex) {
       if (!/^[0-9a-fA-F]+$/.test(hex)) throw new EsploraError('not a raw transaction (hex expected)');
       const text = must('/tx', await request('/tx', { method: 'POST', body: hex })).trim();
@@ -236,10 +329,17 @@ export interface EsploraCursor {
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
+  let failed = false;
+  // After one failure (a 429 above all) no further item is started: each would be one more request.
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      out[i] = await fn(items[i]!);
+      try {
+        out[i] = await fn(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -284,6 +384,7 @@ export function createEsploraBackend(options: EsploraBackendOptions): UtxoBacken
     network,
     broadcast: (hex) => client.broadcast(hex),
     async observe(input: ObserveInput): Promise<Observation> {
+      const requestsBefore = client.requests;
       const tip = await client.tipHeight();
       const tipHash = await client.tipHash();
       const payerOf = new Map<string, string>();
@@ -355,7 +456,7 @@ export function createEsploraBackend(options: EsploraBackendOptions): UtxoBacken
         outputs,
         verdicts,
         caughtUp: true,
-        stats: { addresses: addresses.length, txs: txs.size },
+        stats: { addresses: addresses.length, txs: txs.size, requests: client.requests - requestsBefore },
       };
     },
   };

@@ -207,3 +207,104 @@ describe('Esplora backend: verdicts on counted payments', () => {
     expect(obs.verdicts.get(P3)).toEqual({ kind: 'gone', reason: 'reorged' });
   });
 });
+
+/** Just enough of a parsed fixture transaction to break it. */
+interface RawTx {
+  txid: unknown;
+  vout: { value: unknown; scriptpubkey: unknown }[];
+  status?: { block_height?: unknown };
+}
+
+describe('Esplora backend: malformed answers', () => {
+  const tamper = (edit: (txs: RawTx[]) => unknown) => {
+    const txs = JSON.parse(fixture('address-txs.json'));
+    routes.set(`/address/${A}/txs`, text(JSON.stringify(edit(txs) ?? txs)));
+  };
+  const observeA = () =>
+    backend().observe({ cursor: undefined, watched: watched([[A, SA]]), known: new Map() });
+
+  it.each([
+    [
+      'a transaction without status',
+      (t: RawTx[]) => {
+        delete t[0]!.status;
+      },
+      /at \[0\]\.status:/,
+    ],
+    [
+      'outputs that are not a list',
+      (t: RawTx[]) => {
+        t[1]!.vout = {} as never;
+      },
+      /at \[1\]\.vout:/,
+    ],
+    [
+      'a value as a string',
+      (t: RawTx[]) => {
+        t[0]!.vout[0]!.value = '30000000';
+      },
+      /at \[0\]\.vout\[0\]\.value:/,
+    ],
+    [
+      'a negative value',
+      (t: RawTx[]) => {
+        t[0]!.vout[0]!.value = -1;
+      },
+      /at \[0\]\.vout\[0\]\.value:/,
+    ],
+    [
+      'a value beyond 2^53',
+      (t: RawTx[]) => {
+        t[0]!.vout[0]!.value = 2 ** 53;
+      },
+      /at \[0\]\.vout\[0\]\.value:/,
+    ],
+    [
+      'a txid that is not hex',
+      (t: RawTx[]) => {
+        t[0]!.txid = 'zz';
+      },
+      /at \[0\]\.txid: expected a 64-digit hex id/,
+    ],
+    [
+      'a script that is not hex',
+      (t: RawTx[]) => {
+        t[0]!.vout[0]!.scriptpubkey = 'OP_0 ab';
+      },
+      /scriptpubkey: expected a hex script/,
+    ],
+    [
+      'a confirmed status without its block',
+      (t: RawTx[]) => {
+        delete t[1]!.status!.block_height;
+      },
+      /at \[1\]\.status: a confirmed status needs block_height and block_hash/,
+    ],
+    ['an object instead of the list', () => ({ txs: [] }), /at \(root\)/],
+  ])('refuses %s, naming the field, and reports no output', async (_name, edit, message) => {
+    tamper(edit as (t: RawTx[]) => unknown);
+    const err = await observeA().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EsploraError);
+    expect((err as Error).message).toMatch(/malformed answer/);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('refuses a spent outspend without its spender, and a status that is not one', async () => {
+    const PREV = 'e'.repeat(64);
+    routes.set(`/tx/${PREV}/outspend/0`, text('{"spent":true}'));
+    await expect(client().outspend(PREV, 0)).rejects.toThrow(/spending txid/);
+    routes.set(`/tx/${PREV}/status`, text('{"confirmed":"yes"}'));
+    await expect(client().txStatus(PREV)).rejects.toThrow(/malformed answer at \.confirmed/);
+  });
+
+  it('with retryRateLimited off, a 429 is thrown at once with its Retry-After', async () => {
+    routes.set('/blocks/tip/height', text('slow down', 429, { 'retry-after': '7' }));
+    const c = createEsploraClient({ baseUrl: base, retries: 3, retryDelayMs: 1, retryRateLimited: false });
+    const err = (await c.tipHeight().catch((e: unknown) => e)) as EsploraError;
+    expect(err).toBeInstanceOf(EsploraError);
+    expect(err.httpStatus).toBe(429);
+    expect(err.retryAfterMs).toBe(7000);
+    expect(hits).toHaveLength(1);
+    expect(c.requests).toBe(1);
+  });
+});

@@ -1,0 +1,130 @@
+// Limits on failed authentications, per presented key and per client address. Counters live in
+// PostgreSQL (auth_failures), so several gateway processes share them. A request is checked before its
+// credentials are: past the limit even the right key gets 429 from that address or for that key, so
+// guessing stops; a good key from another address touches neither bucket and is never refused.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { Context } from 'hono';
+import type { Queryable } from '../db/client';
+import { AppError } from '../lib/errors';
+
+export interface AuthFailurePolicy {
+  readonly perKey: number;
+  readonly perAddress: number;
+  readonly windowSeconds: number;
+}
+
+export class RateLimitedError extends AppError {
+  override name: string = 'RateLimitedError';
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('too_many_auth_failures', `too many failed authentications; try again in ${retryAfterSeconds} s`, {
+      status: 429,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export function policyFromConfig(config: {
+  AUTH_FAILURES_PER_KEY: number;
+  AUTH_FAILURES_PER_ADDRESS: number;
+  AUTH_FAILURE_WINDOW_SECONDS: number;
+}): AuthFailurePolicy {
+  return {
+    perKey: config.AUTH_FAILURES_PER_KEY,
+    perAddress: config.AUTH_FAILURES_PER_ADDRESS,
+    windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+  };
+}
+
+/**
+ * The client's address: Cloudflare's header on Workers (set by the edge, not the client), the socket
+ * on Node, or with trustProxy the last X-Forwarded-For entry (the one the trusted proxy appended).
+ */
+export function clientAddress(c: Context, trustProxy = false): string {
+  if (trustProxy) {
+    const xff = c.req.header('x-forwarded-for');
+    const last = xff?.split(',').pop()?.trim();
+    if (last) return last.slice(0, 64);
+  }
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  const socket = env?.incoming?.socket?.remoteAddress;
+  if (socket) return socket.slice(0, 64);
+  // Only reached on Workers, where Cloudflare sets this header and overwrites any the client sent.
+  const cf = c.req.header('cf-connecting-ip');
+  return cf ? cf.slice(0, 64) : 'unknown';
+}
+
+/**
+ * The buckets of one attempt: the address when known, the key (only as its hash) when one was sent.
+ * An unknown address (in-process requests without a socket) is no bucket: it would lump every such
+ * caller together.
+ */
+export function authBuckets(address: string, presentedKey?: string): string[] {
+  const out = address === 'unknown' ? [] : [`addr:${address}`];
+  if (presentedKey) out.push(`key:${bytesToHex(sha256(utf8ToBytes(presentedKey.slice(0, 512))))}`);
+  return out;
+}
+
+const limitOf = (bucket: string, p: AuthFailurePolicy) =>
+  bucket.startsWith('key:') ? p.perKey : p.perAddress;
+
+/** Throws RateLimitedError when any bucket has reached its limit in the current window. */
+export async function checkAuthFailures(
+  q: Queryable,
+  buckets: readonly string[],
+  policy: AuthFailurePolicy,
+): Promise<void> {
+  if (buckets.length === 0) return;
+  const rows = await q<{ bucket: string; failures: number; left: number }[]>`
+    select bucket, failures,
+      ceil(extract(epoch from (window_start + ${policy.windowSeconds} * interval '1 second' - now())))::int as left
+    from auth_failures
+    where bucket in ${q(buckets as string[])}
+      and window_start > now() - ${policy.windowSeconds} * interval '1 second'`;
+  let wait = 0;
+  for (const r of rows) if (r.failures >= limitOf(r.bucket, policy)) wait = Math.max(wait, r.left);
+  if (wait > 0) throw new RateLimitedError(wait);
+}
+
+/** Counts one failure in every bucket; atomic per row, so concurrent processes never lose a count. */
+export async function recordAuthFailure(
+  q: Queryable,
+  buckets: readonly string[],
+  policy: AuthFailurePolicy,
+): Promise<void> {
+  if (buckets.length === 0) return;
+  const w = policy.windowSeconds;
+  for (const bucket of buckets) {
+    await q`insert into auth_failures (bucket, window_start, failures) values (${bucket}, now(), 1)
+      on conflict (bucket) do update set
+        failures = case when auth_failures.window_start <= now() - ${w} * interval '1 second'
+          then 1 else auth_failures.failures + 1 end,
+        window_start = case when auth_failures.window_start <= now() - ${w} * interval '1 second'
+          then now() else auth_failures.window_start end`;
+  }
+  // Housekeeping: windows long over are only clutter.
+  await q`delete from auth_failures where window_start < now() - ${2 * w} * interval '1 second'`;
+}
+
+/**
+ * Runs `attempt` (an authentication) under the limits: refused with 429 when a bucket is full, and a
+ * failure (an error for which `isFailure` holds) is counted before it is rethrown.
+ */
+export async function limitAuthFailures<T>(
+  q: Queryable,
+  buckets: readonly string[],
+  policy: AuthFailurePolicy,
+  attempt: () => Promise<T>,
+  isFailure: (err: unknown) => boolean,
+): Promise<T> {
+  if (buckets.length === 0) return attempt();
+  await checkAuthFailures(q, buckets, policy);
+  try {
+    return await attempt();
+  } catch (err) {
+    if (isFailure(err)) await recordAuthFailure(q, buckets, policy);
+    throw err;
+  }
+}

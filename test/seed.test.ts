@@ -1,0 +1,104 @@
+// The sandbox's first start: a demo merchant and a demo regulator, each created once, their secrets
+// printed only by the start that made them, with the URLs to use them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticateRegulatorKey, createRegulator, signIn } from '../src/regulator/accounts';
+import { DEMO_REGULATOR_EMAIL, formatDemoSeed, seedDemo } from '../src/seed';
+import { freshDatabase, type TestDatabase } from './helpers/db';
+
+const URL_ = 'http://gateway.test';
+const FAST = { scryptLogN: 10, regulatorScryptLogN: 10 };
+const lockout = { attempts: 5, minutes: 15 };
+
+const counts = async (db: TestDatabase) => {
+  const [r] = await db.sql<{ merchants: number; regulators: number }[]>`select
+    (select count(*)::int from merchants) as merchants, (select count(*)::int from regulators) as regulators`;
+  return r!;
+};
+
+describe('seedDemo', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase();
+  });
+  afterAll(() => db?.close());
+
+  it('first start: a demo merchant and a demo regulator whose printed credentials work', async () => {
+    const demo = await seedDemo(db.sql, 'test', FAST);
+    expect(demo.merchant?.apiKey).toMatch(/^sk_test_/);
+    const reg = demo.regulator!;
+    expect(reg.email).toBe(DEMO_REGULATOR_EMAIL);
+    expect(await counts(db)).toEqual({ merchants: 1, regulators: 1 });
+
+    const ok = await signIn(db.sql, { email: reg.email, password: reg.password, lockout });
+    expect(ok).toMatchObject({ ok: true, regulator: { regulatorId: reg.regulatorId } });
+    expect(await signIn(db.sql, { email: reg.email, password: `${reg.password}x`, lockout })).toMatchObject({
+      ok: false,
+    });
+    expect(await authenticateRegulatorKey(db.sql, reg.apiKey)).toMatchObject({
+      regulatorId: reg.regulatorId,
+    });
+
+    const banner = formatDemoSeed(demo, URL_);
+    expect(banner).toContain(`${URL_}/dashboard`);
+    expect(banner).toContain(`${URL_}/regulator  (${DEMO_REGULATOR_EMAIL} / ${reg.password})`);
+    expect(banner).toContain(reg.apiKey);
+    expect(banner).toContain(demo.merchant!.apiKey);
+
+    const [audit] = await db.sql`select actor from audit_log where action = 'regulator.created'
+      and subject = ${reg.regulatorId}`;
+    expect(audit).toMatchObject({ actor: 'seed' });
+  });
+
+  it('a restart creates nothing and prints nothing', async () => {
+    const before = await counts(db);
+    const again = await seedDemo(db.sql, 'test', FAST);
+    expect(again).toEqual({});
+    expect(formatDemoSeed(again, URL_)).toBe('');
+    expect(await counts(db)).toEqual(before);
+  });
+});
+
+describe('seedDemo on a database seeded before the demo regulator existed', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase();
+  });
+  afterAll(() => db?.close());
+
+  it('adds only the regulator, prints only its part, and then nothing', async () => {
+    await db.sql`insert into settings (key, value) values ('demo_seeded', ${db.sql.json({ merchantId: 'mer_old' })})`;
+    const demo = await seedDemo(db.sql, 'test', FAST);
+    expect(demo.merchant).toBeUndefined();
+    expect(demo.regulator?.email).toBe(DEMO_REGULATOR_EMAIL);
+    expect(await counts(db)).toEqual({ merchants: 0, regulators: 1 });
+    const banner = formatDemoSeed(demo, URL_);
+    expect(banner).toContain(`${URL_}/regulator`);
+    expect(banner).not.toContain('demo merchant');
+    expect(await seedDemo(db.sql, 'test', FAST)).toEqual({});
+  });
+});
+
+describe('seedDemo when the demo email is already taken', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase();
+  });
+  afterAll(() => db?.close());
+
+  it('keeps the existing account, prints no password for it, and does not retry', async () => {
+    const existing = await createRegulator(db.sql, {
+      name: 'Operator',
+      email: DEMO_REGULATOR_EMAIL.toUpperCase(),
+      password: 'a long operator password',
+      scryptLogN: 10,
+    });
+    const demo = await seedDemo(db.sql, 'test', FAST);
+    expect(demo.merchant).toBeDefined();
+    expect(demo.regulator).toBeUndefined();
+    expect(formatDemoSeed(demo, URL_)).not.toContain('/regulator');
+    const [r] = await db.sql`select id from regulators`;
+    expect(r!.id).toBe(existing.regulator.id);
+    expect(await seedDemo(db.sql, 'test', FAST)).toEqual({});
+    expect(await counts(db)).toEqual({ merchants: 1, regulators: 1 });
+  });
+});
