@@ -257,7 +257,7 @@ export async function benchEvmDetection(opts: EvmDetectionOptions = {}): Promise
 /** For bench/lib/registry.ts. */
 export const evmDetectionBench: Bench = {
   name: 'evm-detection',
-  description: 'EVM payment detection on anvil with 1 s blocks: inclusion → invoice state change',
+  description: 'EVM payment detection on anvil with 1 s blocks: inclusion → invoice state change and webhook',
   async run(): Promise<BenchOutcome> {
     const r = await benchEvmDetection();
     return {

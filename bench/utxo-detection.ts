@@ -196,7 +196,7 @@ export async function benchUtxoDetection(
 /** For bench/lib/registry.ts. */
 export const utxoDetectionBench: Bench = {
   name: 'utxo-detection',
-  description: 'UTXO payment detection on litecoind regtest: broadcast → invoice processing',
+  description: 'UTXO payment detection on litecoind regtest: broadcast → invoice processing and webhook',
   async run(): Promise<BenchOutcome> {
     const r = await benchUtxoDetection();
     return {

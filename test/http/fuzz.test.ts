@@ -15,7 +15,7 @@ import { createSession } from '../../src/regulator/sessions';
 import { amlContext, newInvoice, newRegulator, operatorList, PAYER_BTC, payAndScreen } from '../aml/support';
 import { createTestMerchant } from '../helpers/services';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10);
 const BODY_LIMIT = 64 * 1024;
 const PASSWORD = 'correct horse battery staple';
 
