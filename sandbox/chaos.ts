@@ -6,7 +6,8 @@
 // reorgs anvil once (evm_snapshot/evm_revert) and regtest once (invalidateblock), and at the end
 // checks: every on-chain payment credited exactly once, every invoice's state as the chain says,
 // every outbox event delivered at least once (by webhook-id), the audit chain intact. Exits 1 on any
-// breach, printing it. --short is the CI form (a few dozen invoices, ~2-3 minutes).
+// breach, printing it (and the gateways' last log lines), 2 when it cannot run. --short is the CI
+// form (30 invoices, 1-3 minutes); --keep leaves the database and the temp directory for a look.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -529,6 +530,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const evmLanes = PAYER_INDEXES.map((p) => `evm-${p}`);
     let evmTurn = 0;
     let evmInFlight = 0;
+    let reverted = 0;
+    let ltcInFlight = 0;
+    let ltcPaused: Promise<void> | undefined;
     const payOnce = async (
       inv: PlannedInvoice,
       atomic: bigint,
@@ -537,6 +541,9 @@ async function main(argv: readonly string[]): Promise<number> {
     ): Promise<Sent> => {
       const amount = formatUnits(atomic, inv.decimals!);
       if (inv.option === 'LTC@litecoin-regtest') {
+        // Not while invalidateblock rewinds the node: a wallet send then may never reach the mempool.
+        while (ltcPaused) await ltcPaused;
+        ltcInFlight++;
         const r = await payUtxo({
           invoiceId: inv.id!,
           option: inv.option,
@@ -544,6 +551,8 @@ async function main(argv: readonly string[]): Promise<number> {
           dataDir: dir,
           gatewayUrl: 'http://gateway',
           fetchImpl: failoverFetch as typeof fetch,
+        }).finally(() => {
+          ltcInFlight--;
         });
         const s: Sent = {
           invoiceId: inv.id!,
@@ -559,17 +568,28 @@ async function main(argv: readonly string[]): Promise<number> {
         while (evmPaused) await evmPaused;
       }
       evmInFlight++;
-      const r = await payEvm({
-        invoiceId: inv.id!,
-        option: inv.option,
-        amount,
-        payer: Number(lane.slice(4)),
-        rpcUrl: evm.record.rpcUrl,
-        gatewayUrl: 'http://gateway',
-        fetchImpl: failoverFetch as typeof fetch,
-      }).finally(() => {
-        evmInFlight--;
-      });
+      const pay = () =>
+        payEvm({
+          invoiceId: inv.id!,
+          option: inv.option,
+          amount,
+          payer: Number(lane.slice(4)),
+          rpcUrl: evm.record.rpcUrl,
+          gatewayUrl: 'http://gateway',
+          fetchImpl: failoverFetch as typeof fetch,
+        });
+      const r = await pay()
+        .catch((err: { code?: string }) => {
+          // A plain ETH transfer's gas is estimated (21,000) while the deposit address is empty; a
+          // sweep that deploys its forwarder before the transfer is mined makes it run out of gas.
+          // Nothing moved; the payer, like a person, pays again (now with the code in the estimate).
+          if (err.code !== 'CALL_EXCEPTION') throw err;
+          reverted++;
+          return pay();
+        })
+        .finally(() => {
+          evmInFlight--;
+        });
       const s: Sent = {
         invoiceId: inv.id!,
         option: inv.option,
@@ -709,6 +729,11 @@ async function main(argv: readonly string[]): Promise<number> {
 
     /** regtest: invalidateblock on a block holding credited payments; its transactions are mined again. */
     async function regtestReorg(): Promise<void> {
+      let resume!: () => void;
+      ltcPaused = new Promise<void>((r) => {
+        resume = r;
+      });
+      await waitFor(() => ltcInFlight === 0, 60_000, 'Litecoin payments in flight');
       await withMining(async () => {
         const mined = sent.filter((s) => s.network === 'litecoin-regtest');
         let block: string | undefined;
@@ -744,7 +769,28 @@ async function main(argv: readonly string[]): Promise<number> {
         // A branch one block longer than the one it replaces.
         const tip = await ltc.rpc.call<number>('getblockcount');
         await mine(ltc.rpc, wallet, oldTip - tip + 1);
+      }).finally(() => {
+        ltcPaused = undefined;
+        resume();
       });
+    }
+
+    /** What a wallet does in time anyway: sends again those of our transactions the node dropped. */
+    async function rebroadcast(): Promise<void> {
+      for (const s of sent) {
+        if (s.network !== 'litecoin-regtest') continue;
+        const tx = await wallet.call<{ confirmations: number; hex: string }>('gettransaction', [s.txid]);
+        if (tx.confirmations > 0) continue;
+        const inPool = await ltc.rpc.call('getmempoolentry', [s.txid]).then(
+          () => true,
+          () => false,
+        );
+        if (inPool) continue;
+        await ltc.rpc.call('sendrawtransaction', [tx.hex]).then(
+          () => notes.push(`rebroadcast ${s.txid}: the node had dropped it`),
+          (err) => notes.push(`rebroadcast ${s.txid} refused: ${(err as Error).message}`),
+        );
+      }
     }
 
     // --- settle: stop the chaos, make sure both processes run, let the chains move on.
@@ -770,6 +816,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const settleDeadline = Math.min(Date.now() + settleMs, reportBy);
     let shown = Date.now();
     while (result.breaches.length > 0 && Date.now() < settleDeadline) {
+      await rebroadcast().catch(() => {});
       await sleep(2_000);
       result = await judge();
       if (result.breaches.length > 0 && Date.now() - shown > 15_000) {
@@ -802,6 +849,10 @@ async function main(argv: readonly string[]): Promise<number> {
       `  webhooks: ${receiver.requests} requests, ${receiver.refused} refused on purpose, ${receiver.delivered.size} distinct events accepted`,
     );
     console.log(`  5xx answers from a running gateway: ${serverErrors}`);
+    if (reverted > 0)
+      console.log(
+        `  payer transfers that reverted (forwarder deployed after the gas estimate), paid again: ${reverted}`,
+      );
     for (const n of [...new Set(notes)].slice(0, 10)) console.log(`  note: ${n}`);
     for (const line of result.lines) console.log(`  ${line}`);
     for (const b of breaches.slice(0, 50)) console.log(`  BREACH: ${b}`);
