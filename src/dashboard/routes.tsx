@@ -11,14 +11,7 @@ import { isNetworkId, NETWORKS, type NetworkId, networksForMode, parseOption } f
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
 import { problemResponse } from '../http/problem';
-import {
-  authBuckets,
-  checkAuthFailures,
-  clientAddress,
-  policyFromConfig,
-  RateLimitedError,
-  recordAuthFailure,
-} from '../http/ratelimit';
+import { signInLimit } from '../http/ratelimit';
 import { createInvoice } from '../invoices/create';
 import type { SpeedPolicy } from '../invoices/repository';
 import { createInvoiceSchema } from '../invoices/schema';
@@ -211,21 +204,8 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
     }
     const email = field(form, 'email', 320);
     const services = c.get('services');
-    // Per-address limit on wrong passwords: the per-account lockout alone lets one client try many accounts.
-    const buckets = authBuckets(clientAddress(c, config.TRUST_PROXY));
-    const policy = policyFromConfig(config);
-    try {
-      await checkAuthFailures(services.sql, buckets, policy);
-    } catch (err) {
-      if (!(err instanceof RateLimitedError)) throw err;
-      c.header('Retry-After', String(err.retryAfterSeconds));
-      return loginPage(
-        c,
-        429,
-        `Too many failed sign-ins from this address. Try again in ${err.retryAfterSeconds} s.`,
-        email,
-      );
-    }
+    const limit = await signInLimit(c, services.sql, config);
+    if (limit.refused) return loginPage(c, 429, limit.refused, email);
     const result = await signInDashboard(services.sql, {
       email,
       password: field(form, 'password', 400),
@@ -245,7 +225,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
           email,
         );
       }
-      await recordAuthFailure(services.sql, buckets, policy);
+      await limit.failed();
       return loginPage(c, 401, 'Wrong email or password.', email);
     }
     const session = await createDashboardSession(services.sql, result.user.userId);

@@ -128,3 +128,35 @@ export async function limitAuthFailures<T>(
     throw err;
   }
 }
+
+export interface SignInLimit {
+  /** Set when the address is over its limit: the form's 429 message (Retry-After is already set). */
+  readonly refused?: string;
+  /** Counts a wrong password against the address. */
+  failed(): Promise<void>;
+}
+
+/**
+ * The per-address limit of a password sign-in form (dashboard and regulator console): the
+ * per-account lockout alone lets one client try many accounts.
+ */
+export async function signInLimit(
+  c: Context,
+  q: Queryable,
+  config: Parameters<typeof policyFromConfig>[0] & { TRUST_PROXY: boolean },
+): Promise<SignInLimit> {
+  const buckets = authBuckets(clientAddress(c, config.TRUST_PROXY));
+  const policy = policyFromConfig(config);
+  const failed = () => recordAuthFailure(q, buckets, policy);
+  try {
+    await checkAuthFailures(q, buckets, policy);
+  } catch (err) {
+    if (!(err instanceof RateLimitedError)) throw err;
+    c.header('Retry-After', String(err.retryAfterSeconds));
+    return {
+      refused: `Too many failed sign-ins from this address. Try again in ${err.retryAfterSeconds} s.`,
+      failed,
+    };
+  }
+  return { failed };
+}

@@ -24,14 +24,7 @@ import { isNetworkId, type NetworkId } from '../chains/networks';
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
 import { problemResponse } from '../http/problem';
-import {
-  authBuckets,
-  checkAuthFailures,
-  clientAddress,
-  policyFromConfig,
-  RateLimitedError,
-  recordAuthFailure,
-} from '../http/ratelimit';
+import { signInLimit } from '../http/ratelimit';
 import { timingSafeEqualString } from '../lib/ct';
 import { AppError } from '../lib/errors';
 import { isId } from '../lib/ids';
@@ -219,21 +212,8 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
     }
     const email = (form.email ?? '').slice(0, 320);
     const services = c.get('services');
-    // Per-address limit on wrong passwords: the per-account lockout alone lets one client try many accounts.
-    const buckets = authBuckets(clientAddress(c, config.TRUST_PROXY));
-    const policy = policyFromConfig(config);
-    try {
-      await checkAuthFailures(services.sql, buckets, policy);
-    } catch (err) {
-      if (!(err instanceof RateLimitedError)) throw err;
-      c.header('Retry-After', String(err.retryAfterSeconds));
-      return loginPage(
-        c,
-        429,
-        `Too many failed sign-ins from this address. Try again in ${err.retryAfterSeconds} s.`,
-        email,
-      );
-    }
+    const limit = await signInLimit(c, services.sql, config);
+    if (limit.refused) return loginPage(c, 429, limit.refused, email);
     const result = await signIn(services.sql, {
       email,
       password: (form.password ?? '').slice(0, 400),
@@ -252,7 +232,7 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
           email,
         );
       }
-      await recordAuthFailure(services.sql, buckets, policy);
+      await limit.failed();
       return loginPage(c, 401, 'Wrong email or password.', email);
     }
     const session = await createSession(services.sql, result.regulator.regulatorId);
