@@ -9,7 +9,10 @@ import type { ChainAdapter } from './chains/types';
 import { createUtxoAdapter } from './chains/utxo/adapter';
 import type { Config } from './config';
 import type { Sql } from './db/client';
+import { type CredentialLookup, createCredentialLookup } from './http/credentials';
+import { policyFromConfig } from './http/ratelimit';
 import type { StateDeps } from './invoices/state';
+import { createInvoiceStore, type InvoiceStore } from './invoices/store';
 import { createLogger, type Logger } from './lib/log';
 import type { KeyMode } from './merchants/apikeys';
 import { createRateSourcesFromConfig, createRatesService, type RatesService } from './rates/aggregate';
@@ -36,6 +39,10 @@ export interface Services {
   readonly checkInvoice?: (invoiceId: string) => Promise<void>;
   /** Encrypts webhook secrets at rest (WEBHOOK_ENCRYPTION_KEY). */
   readonly secretBox: SecretBox;
+  /** The merchant API's key and rate-limit lookups, batched across concurrent requests. */
+  readonly credentials: CredentialLookup;
+  /** The writes of invoice creation, batched across concurrent requests. */
+  readonly invoices: InvoiceStore;
 }
 
 export function keyModeFor(config: Config): KeyMode {
@@ -97,5 +104,7 @@ export function createServices(
     utxo,
     ...(checkInvoice ? { checkInvoice } : {}),
     secretBox: overrides.secretBox ?? secretBoxFromConfig(config),
+    credentials: overrides.credentials ?? createCredentialLookup(sql, policyFromConfig(config)),
+    invoices: overrides.invoices ?? createInvoiceStore(sql),
   };
 }

@@ -16,8 +16,14 @@ export interface OptionRequest {
   /** Shown by wallets that support it (BIP21 label/message). */
   readonly label?: string;
   readonly message?: string;
-  /** Reserved before the transaction (see UtxoAdapter.reserveIndex). */
-  readonly reservedIndex?: number;
+  /** UTXO: the address reserved and derived before the write (see reserveAddressBatch). */
+  readonly reserved?: ReservedAddress;
+}
+
+export interface ReservedAddress {
+  readonly index: number;
+  readonly address: string;
+  readonly scriptPubKeyHex: string;
 }
 
 export interface CreatedOption {

@@ -56,19 +56,48 @@ export function clientAddress(c: Context, trustProxy = false): string {
   return cf ? cf.slice(0, 64) : 'unknown';
 }
 
+/** A presented credential's bucket id: its SHA-256 (of at most 512 characters), hex. */
+export const presentedKeyHash = (key: string): string => bytesToHex(sha256(utf8ToBytes(key.slice(0, 512))));
+
 /**
- * The buckets of one attempt: the address when known, the key (only as its hash) when one was sent.
- * An unknown address (in-process requests without a socket) is no bucket: it would lump every such
- * caller together.
+ * The buckets of one attempt: the address when known, the key (only as its hash, presentedKeyHash)
+ * when one was sent. An unknown address (in-process requests without a socket) is no bucket: it
+ * would lump every such caller together.
  */
-export function authBuckets(address: string, presentedKey?: string): string[] {
+export function authBuckets(address: string, presentedKeyHashHex?: string): string[] {
   const out = address === 'unknown' ? [] : [`addr:${address}`];
-  if (presentedKey) out.push(`key:${bytesToHex(sha256(utf8ToBytes(presentedKey.slice(0, 512))))}`);
+  if (presentedKeyHashHex) out.push(`key:${presentedKeyHashHex}`);
   return out;
 }
 
 const limitOf = (bucket: string, p: AuthFailurePolicy) =>
   bucket.startsWith('key:') ? p.perKey : p.perAddress;
+
+/** A bucket's failures in its current window and the seconds until that window ends. */
+export interface FailureCount {
+  readonly bucket: string;
+  readonly failures: number;
+  readonly left: number;
+}
+
+/**
+ * The counters of `buckets` in their current windows, as a json array: a subquery, so a caller can
+ * read them in the same statement as the credentials they guard (src/http/credentials.ts).
+ */
+export function failureCountsJson(q: Queryable, buckets: readonly string[], policy: AuthFailurePolicy) {
+  return q`coalesce((select json_agg(json_build_object('bucket', bucket, 'failures', failures, 'left',
+      ceil(extract(epoch from (window_start + ${policy.windowSeconds} * interval '1 second' - now())))::int))
+    from auth_failures
+    where bucket = any(array(select jsonb_array_elements_text(${q.json(buckets as string[])}::jsonb)))
+      and window_start > now() - ${policy.windowSeconds} * interval '1 second'), '[]'::json)`;
+}
+
+/** Throws RateLimitedError when any of `counts` has reached its bucket's limit. */
+export function refuseIfLimited(counts: readonly FailureCount[], policy: AuthFailurePolicy): void {
+  let wait = 0;
+  for (const r of counts) if (r.failures >= limitOf(r.bucket, policy)) wait = Math.max(wait, r.left);
+  if (wait > 0) throw new RateLimitedError(wait);
+}
 
 /** Throws RateLimitedError when any bucket has reached its limit in the current window. */
 export async function checkAuthFailures(
@@ -77,15 +106,10 @@ export async function checkAuthFailures(
   policy: AuthFailurePolicy,
 ): Promise<void> {
   if (buckets.length === 0) return;
-  const rows = await q<{ bucket: string; failures: number; left: number }[]>`
-    select bucket, failures,
-      ceil(extract(epoch from (window_start + ${policy.windowSeconds} * interval '1 second' - now())))::int as left
-    from auth_failures
-    where bucket in ${q(buckets as string[])}
-      and window_start > now() - ${policy.windowSeconds} * interval '1 second'`;
-  let wait = 0;
-  for (const r of rows) if (r.failures >= limitOf(r.bucket, policy)) wait = Math.max(wait, r.left);
-  if (wait > 0) throw new RateLimitedError(wait);
+  const [row] = await q<
+    { counts: FailureCount[] }[]
+  >`select ${failureCountsJson(q, buckets, policy)} as counts`;
+  refuseIfLimited(row!.counts, policy);
 }
 
 /** Counts one failure in every bucket; atomic per row, so concurrent processes never lose a count. */

@@ -4,7 +4,6 @@
 
 import { ASSETS, type AssetId, NETWORKS, type PaymentOptionId, parseOption } from '../chains/networks';
 import type { ChainAdapter } from '../chains/types';
-import { reserveIndexes } from '../chains/utxo/adapter';
 import { type FieldError, NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { decimalToString, parseKzt, quoteAtomic } from '../lib/money';
@@ -102,6 +101,8 @@ export interface CreateInvoiceOptions {
    * cannot leave a stored invoice behind a key that a retry would claim again (a second invoice).
    */
   readonly idempotencyKey?: string;
+  /** The merchant as authentication already loaded it (src/http/auth.ts); read otherwise. */
+  readonly merchant?: Merchant;
 }
 
 export async function createInvoice(
@@ -110,9 +111,8 @@ export async function createInvoice(
   input: CreateInvoiceInput,
   opts: CreateInvoiceOptions = {},
 ): Promise<Invoice> {
-  const { sql } = services;
-  const merchant = await getMerchant(sql, merchantId);
-  if (!merchant) throw new NotFoundError('merchant');
+  const merchant = opts.merchant ?? (await getMerchant(services.sql, merchantId));
+  if (!merchant || merchant.id !== merchantId) throw new NotFoundError('merchant');
   const options = resolveOptions(services, merchant, input.options);
   const amountTiyn = parseKzt(input.amount);
   const assets = [...new Set(options.map((o) => o.id.asset))] as AssetId[];
@@ -159,18 +159,17 @@ export async function createInvoice(
   // Two merchants (or a merchant's two key settings) on the same wallet key derive the same
   // addresses; an address already taken on its network is skipped, like a used index.
   for (let attempt = 1; ; attempt++) {
-    // Indexes are reserved before the write (see reserveIndexes): short locks, never reused.
-    const reserved = await reserveIndexes(
-      sql,
-      merchant.id,
+    // Addresses are reserved before the write (see reserveAddressBatch): short locks, never reused.
+    const reserved = await services.invoices.reserveAddresses(
+      merchant,
       quoted.filter((o) => o.adapter.family === 'utxo').map((o) => o.id.network),
     );
     try {
       const stored: PaymentOption[] = [];
       for (const o of quoted) {
-        const derivationIndex = reserved.get(o.id.network);
+        const address = reserved.get(o.id.network);
         const created = await o.adapter.createPaymentOption({
-          tx: sql,
+          tx: services.sql,
           merchant,
           invoiceId,
           option: o.id,
@@ -179,7 +178,7 @@ export async function createInvoice(
           label: merchant.name,
           // Not the order id: the URI is shown on the public checkout page.
           message: input.description ?? `Invoice ${invoiceId}`,
-          ...(derivationIndex === undefined ? {} : { reservedIndex: derivationIndex }),
+          ...(address === undefined ? {} : { reserved: address }),
         });
         stored.push({
           option: o.id.option,
@@ -197,44 +196,15 @@ export async function createInvoice(
       }
       stored.sort((a, b) => (a.option < b.option ? -1 : a.option > b.option ? 1 : 0)); // as loadInvoice orders them
       const invoice: Invoice = { ...base, options: stored };
-      const event = buildEvent(services.state, invoice, 'invoice.created', 1);
-      const optionRows = stored.map((o) => [
-        invoiceId,
-        o.option,
-        o.asset,
-        o.network,
-        o.address,
-        o.amountAtomic.toString(),
-        o.decimals,
-        sql.json(o.rate as never),
-        o.uri,
-        expiresAt,
-        o.derivationIndex,
-        sql.json(o.details as never),
-      ]);
-      const answer = sql.json(invoiceToJson(invoice, services.config.PUBLIC_URL) as never);
-      // One statement, so one round trip and atomic by itself: the invoice, its options,
-      // invoice.created and the idempotency answer are stored together or not at all (foreign keys
-      // are checked at its end).
-      await sql`with inv as (
-          insert into invoices (id, merchant_id, amount_tiyn, currency, order_id, description, metadata,
-            redirect_url, buyer_email, speed_policy, payment_tolerance_bp, expires_at, monitoring_until,
-            event_seq, created_at, updated_at)
-          values (${invoiceId}, ${merchant.id}, ${amountTiyn.toString()}, 'KZT', ${base.orderId},
-            ${base.description}, ${sql.json(base.metadata as never)}, ${base.redirectUrl}, ${base.buyerEmail},
-            ${merchant.speedPolicy}, ${merchant.paymentToleranceBp}, ${expiresAt}, ${monitoringUntil}, 1, ${now}, ${now})
-          returning id),
-        opts as (insert into payment_options (invoice_id, option, asset, network, address, amount_atomic, decimals,
-            rate, uri, expires_at, derivation_index, details)
-          values ${sql(optionRows as never)} returning 1),
-        ev as (insert into outbox (event_id, merchant_id, invoice_id, type, seq, payload)
-          values (${event.eventId}, ${merchant.id}, ${invoiceId}, 'invoice.created', 1, ${sql.json(event.payload as never)})
-          returning 1),
-        idem as (update idempotency_keys set state = 'done', response_status = 201, response_body = ${answer}
-          where merchant_id = ${merchant.id} and key = ${opts.idempotencyKey ?? null} and state = 'in_flight'
-          returning 1)
-        select (select count(*) from inv) + (select count(*) from opts) + (select count(*) from ev)
-          + (select count(*) from idem) as n`;
+      const answer = invoiceToJson(invoice, services.config.PUBLIC_URL);
+      // The invoice, its options, invoice.created and the idempotency answer are stored together or
+      // not at all (src/invoices/store.ts).
+      await services.invoices.insert({
+        invoice,
+        event: buildEvent(services.state, invoice, 'invoice.created', 1, {}, answer),
+        idempotencyKey: opts.idempotencyKey,
+        answer,
+      });
       return invoice;
     } catch (err) {
       if (attempt < MAX_ADDRESS_ATTEMPTS && isAddressTaken(err)) continue;

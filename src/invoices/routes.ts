@@ -57,7 +57,10 @@ export function registerInvoiceRoutes(
       const input = c.req.valid('json');
       const key = checkIdempotencyKey(c.req.header('idempotency-key'));
       const run = async () => {
-        const inv = await createInvoice(services, merchantId, input, key ? { idempotencyKey: key } : {});
+        const inv = await createInvoice(services, merchantId, input, {
+          merchant: c.get('merchant'),
+          ...(key ? { idempotencyKey: key } : {}),
+        });
         return { status: 201, body: invoiceToJson(inv, services.config.PUBLIC_URL) };
       };
       const res = key

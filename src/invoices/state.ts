@@ -15,6 +15,7 @@ import { minimumAccepted } from '../lib/money';
 import {
   type AdditionalStatus,
   type Invoice,
+  type InvoiceJson,
   type InvoiceStatus,
   invoiceToJson,
   loadInvoice,
@@ -124,13 +125,15 @@ export function buildEvent(
   type: EventType,
   seq: number,
   extra: Record<string, unknown> = {},
+  /** The invoice's public shape when the caller has already made it. */
+  invoiceJson: InvoiceJson = invoiceToJson(inv, deps.publicUrl),
 ) {
   return {
     eventId: newId('evt'),
     payload: {
       type,
       timestamp: new Date().toISOString(),
-      data: { invoice: invoiceToJson(inv, deps.publicUrl), sequence: seq, ...extra },
+      data: { invoice: invoiceJson, sequence: seq, ...extra },
     },
   };
 }

@@ -1,12 +1,14 @@
 // API keys: 32 random bytes, prefixed by mode, stored only as a SHA-256 hash and compared in
 // constant time. The lookup is by hash, so the database never sees or indexes the key itself.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import type { Queryable } from '../db/client';
 import { timingSafeEqual } from '../lib/ct';
 import { AuthError, NotFoundError } from '../lib/errors';
 import { newId } from '../lib/ids';
+import { merchantFromJson, merchantJson } from './record';
+import type { Merchant } from './repository';
 
 export type KeyMode = 'test' | 'live';
 const KEY_RE = /^sk_(test|live)_([1-9A-HJ-NP-Za-km-z]{40,50})$/;
@@ -55,43 +57,82 @@ export interface Principal {
   readonly mode: KeyMode;
 }
 
+/** A stored key as authentication reads it, with its merchant (one statement for both). */
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly mode: KeyMode;
+  /** SHA-256 of the key, hex. */
+  readonly hashHex: string;
+  readonly revokedAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly merchant: Merchant;
+}
+
 /**
- * Resolves a bearer key to its merchant. Wrong shape, unknown, revoked and other-mode keys are all
- * 401 with distinct codes; the message never echoes the key.
+ * The keys with these hashes and their merchants, as a json array: a subquery, so that the
+ * authentication's rate limits are read in the same statement (src/http/credentials.ts).
  */
-export async function authenticateApiKey(
-  q: Queryable,
-  key: string,
-  expectedMode: KeyMode,
-): Promise<Principal> {
-  const m = KEY_RE.exec(key);
-  if (!m) throw new AuthError('api_key_malformed', 'the API key is not of the form sk_test_… or sk_live_…');
-  const hash = hashApiKey(key);
-  const [row] = await q<
-    {
-      id: string;
-      merchant_id: string;
-      mode: KeyMode;
-      key_hash: Uint8Array;
-      revoked_at: Date | null;
-      last_used_at: Date | null;
-    }[]
-  >`select id, merchant_id, mode, key_hash, revoked_at, last_used_at from api_keys where key_hash = ${hash}`;
-  if (!row || !timingSafeEqual(new Uint8Array(row.key_hash), hash)) {
+export function apiKeysJson(q: Queryable, hashesHex: readonly string[]) {
+  return q`coalesce((select json_agg(json_build_object('id', k.id, 'mode', k.mode,
+      'hashHex', encode(k.key_hash, 'hex'), 'revokedAt', k.revoked_at, 'lastUsedAt', k.last_used_at,
+      'merchant', ${merchantJson(q)}))
+    from api_keys k join merchants m on m.id = k.merchant_id
+    where k.key_hash = any(array(select decode(h, 'hex')
+      from jsonb_array_elements_text(${q.json(hashesHex as string[])}::jsonb) h))),
+    '[]'::json)`;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: an element of apiKeysJson's array as postgres.js parsed it
+export function apiKeyFromJson(r: any): ApiKeyRecord {
+  return { ...r, merchant: merchantFromJson(r.merchant) };
+}
+
+export const isApiKeyShaped = (key: string): boolean => KEY_RE.test(key);
+
+/** Refuses a key that is not of the form sk_test_… / sk_live_… before anything is looked up. */
+export function checkApiKeyShape(key: string): void {
+  if (!isApiKeyShaped(key))
+    throw new AuthError('api_key_malformed', 'the API key is not of the form sk_test_… or sk_live_…');
+}
+
+/**
+ * Checks a presented key against what the lookup found for its hash. Wrong shape, unknown, revoked
+ * and other-mode keys are all 401 with distinct codes; the message never echoes the key.
+ */
+export function verifyApiKey(key: string, found: ApiKeyRecord | undefined, expectedMode: KeyMode): Principal {
+  checkApiKeyShape(key);
+  if (!found || !timingSafeEqual(hexToBytes(found.hashHex), hashApiKey(key))) {
     throw new AuthError('api_key_invalid', 'the API key is not valid');
   }
-  if (row.revoked_at) throw new AuthError('api_key_revoked', 'the API key has been revoked');
-  if (row.mode !== expectedMode || m[1] !== expectedMode) {
+  if (found.revokedAt) throw new AuthError('api_key_revoked', 'the API key has been revoked');
+  if (found.mode !== expectedMode || !key.startsWith(`sk_${expectedMode}_`)) {
     throw new AuthError(
       'api_key_wrong_mode',
       `this gateway runs in ${expectedMode === 'test' ? 'test (sandbox/testnet)' : 'live (mainnet)'} mode; use an sk_${expectedMode}_ key`,
     );
   }
-  // Record last use at most once a minute per key: auth must not turn every read into a write.
-  if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > 60_000) {
-    await q`update api_keys set last_used_at = now() where id = ${row.id}`;
+  return { merchantId: found.merchant.id, keyId: found.id, mode: found.mode };
+}
+
+/** Records a key's last use at most once a minute: auth must not turn every read into a write. */
+export async function noteKeyUse(q: Queryable, found: ApiKeyRecord): Promise<void> {
+  if (!found.lastUsedAt || Date.now() - new Date(found.lastUsedAt).getTime() > 60_000) {
+    await q`update api_keys set last_used_at = now() where id = ${found.id}`;
   }
-  return { merchantId: row.merchant_id, keyId: row.id, mode: row.mode };
+}
+
+/** Resolves one bearer key to its merchant (the API's middleware batches this: src/http/credentials.ts). */
+export async function authenticateApiKey(
+  q: Queryable,
+  key: string,
+  expectedMode: KeyMode,
+): Promise<Principal> {
+  checkApiKeyShape(key);
+  const [row] = await q<{ keys: unknown[] }[]>`select ${apiKeysJson(q, [keyHashHex(key)])} as keys`;
+  const found = row!.keys.length ? apiKeyFromJson(row!.keys[0]) : undefined;
+  const principal = verifyApiKey(key, found, expectedMode);
+  await noteKeyUse(q, found!);
+  return principal;
 }
 
 export const keyHashHex = (key: string): string => bytesToHex(hashApiKey(key));

@@ -9,6 +9,7 @@ import type { SpeedPolicy } from '../invoices/repository';
 import { NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { type CreatedApiKey, createApiKey, type KeyMode } from './apikeys';
+import { merchantFromJson, merchantJson } from './record';
 
 export interface MerchantKey {
   readonly network: NetworkId;
@@ -147,26 +148,9 @@ export async function setMerchantKey(
 }
 
 export async function getMerchant(q: Queryable, id: string): Promise<Merchant | undefined> {
-  // One round trip: invoice creation reads the merchant on every request.
-  const [r] = await q`select m.*, coalesce((select json_agg(json_build_object('network', k.network,
-      'keyText', k.key_text, 'scriptType', k.script_type, 'firstAddress', k.first_address) order by k.network)
-      from merchant_keys k where k.merchant_id = m.id), '[]'::json) as keys
-    from merchants m where m.id = ${id}`;
-  if (!r) return undefined;
-  return {
-    id: r.id,
-    name: r.name,
-    bin: r.bin,
-    mode: r.mode,
-    speedPolicy: r.speed_policy,
-    paymentToleranceBp: r.payment_tolerance_bp,
-    invoiceExpiryMinutes: r.invoice_expiry_minutes,
-    monitoringWindowMinutes: r.monitoring_window_minutes,
-    enabledOptions: r.enabled_options,
-    evmPayoutAddress: r.evm_payout_address,
-    keys: r.keys,
-    createdAt: new Date(r.created_at),
-  };
+  const [r] = await q<{ merchant: unknown }[]>`select ${merchantJson(q)} as merchant from merchants m
+    where m.id = ${id}`;
+  return r ? merchantFromJson(r.merchant) : undefined;
 }
 
 /** The highest derivation index handed out per network, for setting a wallet's gap limit. */

@@ -444,8 +444,17 @@ function getBaseTable(): bigint[] {
   return flat;
 }
 
-/** start + k·G for 0 <= k < n, start not the identity; undefined in the exceptional cases. */
-function addBaseMultiple(start: Affine, k: bigint): Affine | undefined {
+interface Jacobian {
+  readonly X: bigint;
+  readonly Y: bigint;
+  readonly Z: bigint;
+}
+
+/**
+ * start + k·G for 0 <= k < n, start not the identity, in Jacobian coordinates (the caller converts,
+ * so that many results can share one inversion); undefined in the exceptional cases.
+ */
+function addBaseMultipleJacobian(start: Affine, k: bigint): Jacobian | undefined {
   const table = getBaseTable();
   let X = start.x;
   let Y = start.y;
@@ -472,15 +481,43 @@ function addBaseMultiple(start: Affine, k: bigint): Affine | undefined {
     X = x3;
     Z = fmul(Z, h);
   }
-  if (Z === 1n) return { x: X, y: Y };
-  const zi = Point.Fp.inv(Z);
+  return { X, Y, Z };
+}
+
+/** The affine point of `p`, given zi = 1/Z. */
+function toAffine(p: Jacobian, zi: bigint): Affine {
+  if (p.Z === 1n) return { x: p.X, y: p.Y };
   const zi2 = fmul(zi, zi);
-  const x = fmul(X, zi2);
-  const y = fmul(Y, fmul(zi2, zi));
+  const x = fmul(p.X, zi2);
+  const y = fmul(p.Y, fmul(zi2, zi));
   // Cheap guard against an arithmetic slip: the result must be on y² = x³ + 7.
   if (fmul(y, y) !== (fmul(fmul(x, x), x) + 7n) % FIELD)
     throw new Error('fixed-base addition left the curve');
   return { x, y };
+}
+
+/** 1/v for every v (none zero) with one field inversion (Montgomery's trick). */
+function invertAll(values: readonly bigint[]): bigint[] {
+  if (values.length === 0) return [];
+  const prefix: bigint[] = new Array(values.length);
+  let acc = 1n;
+  for (let i = 0; i < values.length; i++) {
+    prefix[i] = acc;
+    acc = fmul(acc, values[i]!);
+  }
+  let inv = Point.Fp.inv(acc);
+  const out: bigint[] = new Array(values.length);
+  for (let i = values.length - 1; i >= 0; i--) {
+    out[i] = fmul(inv, prefix[i]!);
+    inv = fmul(inv, values[i]!);
+  }
+  return out;
+}
+
+/** start + k·G as an affine point; undefined in the exceptional cases. */
+function addBaseMultiple(start: Affine, k: bigint): Affine | undefined {
+  const p = addBaseMultipleJacobian(start, k);
+  return p && toAffine(p, p.Z === 1n ? 1n : Point.Fp.inv(p.Z));
 }
 
 /** start + k·G through noble's generic code (the rare exceptional cases); undefined at infinity. */
@@ -496,11 +533,14 @@ function compress(p: Affine): Uint8Array {
   return out;
 }
 
+/** A child point on its way: Jacobian from the fast path, or already affine from a slow one. */
+type ChildPoint = { readonly jacobian: Jacobian } | { readonly affine: Affine };
+
 /**
  * Derives children of one fixed node: the parent point, its encoding and the HMAC keyed with its chain
  * code are computed once, so each address costs one HMAC-SHA512 and one fixed-base addition.
  */
-function branchChildren(node: HDKey): (index: number) => Affine {
+function branchChildren(node: HDKey): (index: number) => ChildPoint {
   const pub = node.publicKey!;
   const parent = Point.fromBytes(pub).toAffine();
   const keyed = hmac.create(sha512, node.chainCode!);
@@ -508,7 +548,9 @@ function branchChildren(node: HDKey): (index: number) => Affine {
   data.set(pub, 0);
   // BIP32's invalid child (parse256(IL) >= n or the identity, chance ~2^-127) moves on to the next
   // index; the reference code does exactly that.
-  const reference = (index: number): Affine => Point.fromBytes(node.deriveChild(index).publicKey!).toAffine();
+  const reference = (index: number): ChildPoint => ({
+    affine: Point.fromBytes(node.deriveChild(index).publicKey!).toAffine(),
+  });
   return (index) => {
     data[33] = index >>> 24;
     data[34] = (index >>> 16) & 0xff;
@@ -517,7 +559,10 @@ function branchChildren(node: HDKey): (index: number) => Affine {
     const I = keyed.clone().update(data).digest();
     const tweak = bytesToNumberBE(I.subarray(0, 32));
     if (tweak >= CURVE_ORDER) return reference(index);
-    return addBaseMultiple(parent, tweak) ?? addBaseMultipleSlow(parent, tweak) ?? reference(index);
+    const jacobian = addBaseMultipleJacobian(parent, tweak);
+    if (jacobian) return { jacobian };
+    const slow = addBaseMultipleSlow(parent, tweak);
+    return slow ? { affine: slow } : reference(index);
   };
 }
 
@@ -546,26 +591,45 @@ export function createDeriver(key: AccountKey): Deriver {
   for (const step of parsed.branch) branchNode = branchNode.deriveChild(step);
   const child = branchChildren(branchNode);
   const hrp = params.hrp;
-  const derive =
+  const finish =
     parsed.key.scriptType === 'p2wpkh'
-      ? (index: number): DerivedAddress => {
-          const h = hash160(compress(child(index)));
+      ? (p: Affine): DerivedAddress => {
+          const h = hash160(compress(p));
           return { address: witnessAddress(hrp, 0, h), scriptPubKeyHex: `0014${hex.encode(h)}` };
         }
-      : (index: number): DerivedAddress => {
-          const q = taprootOutputKey(child(index));
+      : (p: Affine): DerivedAddress => {
+          const q = taprootOutputKey(p);
           return { address: witnessAddress(hrp, 1, q), scriptPubKeyHex: `5120${hex.encode(q)}` };
         };
-  return {
+  const deriver: InternalDeriver = {
     key: parsed.key,
-    deriveAddress(index) {
+    deriveAddress: (index) => deriveWith([{ deriver, index }])[0]!,
+    firstAddress: () => deriver.deriveAddress(0).address,
+    child: (index) => {
       assertIndex(index);
-      return derive(index);
+      return child(index);
     },
-    firstAddress() {
-      return derive(0).address;
-    },
+    finish,
   };
+  return deriver;
+}
+
+interface InternalDeriver extends Deriver {
+  child(index: number): ChildPoint;
+  finish(p: Affine): DerivedAddress;
+}
+
+/** Derives every job, all the Jacobian results sharing one inversion. */
+function deriveWith(jobs: readonly { deriver: Deriver; index: number }[]): DerivedAddress[] {
+  const points = jobs.map(({ deriver, index }) => (deriver as InternalDeriver).child(index));
+  const pending = points.flatMap((p) => ('jacobian' in p && p.jacobian.Z !== 1n ? [p.jacobian.Z] : []));
+  const inverses = invertAll(pending);
+  let next = 0;
+  return points.map((p, i) => {
+    const affine =
+      'affine' in p ? p.affine : toAffine(p.jacobian, p.jacobian.Z === 1n ? 1n : inverses[next++]!);
+    return (jobs[i]!.deriver as InternalDeriver).finish(affine);
+  });
 }
 
 export interface DeriverCache {
@@ -604,9 +668,24 @@ export function createDeriverCache(maxSize = 1000): DeriverCache {
 // A pure memo (same input, same output): sharing it process-wide changes nothing but speed.
 const sharedCache = createDeriverCache(1000);
 
-/** Receive address `index` of an account key, with parsed keys cached (hot path of invoice creation). */
+/** Receive address `index` of an account key, with parsed keys cached. */
 export function deriveAddress(network: NetworkId, keyText: string, index: number): DerivedAddress {
   return sharedCache.deriveAddress(network, keyText, index);
+}
+
+export interface AddressJob {
+  readonly network: NetworkId;
+  readonly keyText: string;
+  readonly index: number;
+}
+
+/**
+ * Receive addresses of any keys in one pass (the hot path of invoice creation, a batch of concurrent
+ * invoices at a time): one field inversion for all of them instead of one each, and the base-point
+ * table stays warm in the CPU cache while it is used.
+ */
+export function deriveAddresses(jobs: readonly AddressJob[]): DerivedAddress[] {
+  return deriveWith(jobs.map((j) => ({ deriver: sharedCache.get(j.network, j.keyText), index: j.index })));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import {
   createDeriver,
   createDeriverCache,
   deriveAddress,
+  deriveAddresses,
   descriptorChecksum,
   InvalidAccountKeyError,
   parseAccountKey,
@@ -376,6 +377,71 @@ describe('against bip32 + tiny-secp256k1 + bitcoinjs-lib', () => {
   });
 });
 
+describe('deriveAddresses: many keys in one pass', () => {
+  it('gives each job what the reference gives it, whatever else shares the pass', () => {
+    const networkIds = Object.keys(UTXO_PARAMS) as UtxoNetworkId[];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            seed: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+            network: fc.constantFrom(...networkIds),
+            type: fc.constantFrom('p2wpkh' as const, 'p2tr' as const),
+            index: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        (specs) => {
+          const jobs = specs.map(({ seed, network, type, index }) => {
+            const params = UTXO_PARAMS[network];
+            const net = params.testnet
+              ? networks.testnet
+              : network === 'litecoin'
+                ? LITECOIN
+                : networks.bitcoin;
+            const account = bip32
+              .fromSeed(seed, net)
+              .derivePath(`m/${type === 'p2wpkh' ? 84 : 86}'/${params.coinType}'/0'`)
+              .neutered()
+              .toBase58();
+            const keyText = type === 'p2wpkh' ? account : `tr(${account}/0/*)`;
+            return {
+              job: { network, keyText, index },
+              ref: refAddress(network as RefNetwork, account, type, index),
+            };
+          });
+          const got = deriveAddresses(jobs.map((j) => j.job));
+          expect(got.map((g) => g.address)).toEqual(jobs.map((j) => j.ref));
+          // The same as one at a time.
+          expect(got).toEqual(jobs.map((j) => deriveAddress(j.job.network, j.job.keyText, j.job.index)));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('the same key at consecutive indexes, and a pass of none', () => {
+    const jobs = Array.from({ length: 20 }, (_, i) => ({
+      network: 'bitcoin' as const,
+      keyText: ZPUB,
+      index: i,
+    }));
+    expect(deriveAddresses(jobs).map((d) => d.address)).toEqual(
+      jobs.map((j) => refAddress('bitcoin', XPUB84, 'p2wpkh', j.index)),
+    );
+    expect(deriveAddresses([])).toEqual([]);
+  });
+
+  it('refuses a bad index for any job, like deriveAddress', () => {
+    expect(() =>
+      deriveAddresses([
+        { network: 'bitcoin', keyText: ZPUB, index: 0 },
+        { network: 'bitcoin', keyText: ZPUB, index: -1 },
+      ]),
+    ).toThrow(RangeError);
+  });
+});
+
 describe('exceptional additions', () => {
   it('falls back correctly when the parent key meets the base-point table (doubling, cancellation)', () => {
     // An account key whose public key is G itself: whenever the tweak's lowest signed 8-bit digit is ±1
@@ -402,6 +468,20 @@ describe('exceptional additions', () => {
     for (const i of direct) {
       expect(d.deriveAddress(i).address).toBe(refAddress('bitcoin', xpub, 'p2wpkh', i, []));
     }
+    // In one pass with ordinary jobs, the exceptional ones take the slow path and leave the others'
+    // shared inversion alone.
+    const jobs = [0, ...direct, 1].map((i, n) =>
+      n % 2
+        ? { network: 'bitcoin' as const, keyText: `wpkh(${xpub}/*)`, index: i }
+        : { network: 'bitcoin' as const, keyText: ZPUB, index: i },
+    );
+    expect(deriveAddresses(jobs).map((x) => x.address)).toEqual(
+      jobs.map((j) =>
+        j.keyText === ZPUB
+          ? refAddress('bitcoin', XPUB84, 'p2wpkh', j.index)
+          : refAddress('bitcoin', xpub, 'p2wpkh', j.index, []),
+      ),
+    );
   });
 });
 
