@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import postgres from 'postgres';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createSql, type Sql } from '../src/db/client';
@@ -29,6 +28,7 @@ import {
   startLoadGenerator,
   summarise,
 } from './lib/load';
+import { postgresCpuMs } from './lib/server-cpu';
 import type { Bench, BenchOutcome } from './lib/types';
 
 export interface InvoiceBenchOptions {
@@ -53,8 +53,15 @@ export interface InvoiceBenchResult {
   readonly ratio: number;
   /** Statements per invoice creation (one client, counted at the driver), begin/commit included. */
   readonly profile: { invoices: number; queriesPerInvoice: number; byStatement: Record<string, number> };
+  /**
+   * Statements per invoice during the measured runs at `concurrency` clients: below the one-client
+   * figure because concurrent requests share batched statements (src/lib/batch.ts).
+   */
+  readonly statementsPerInvoiceUnderLoad: number;
   /** CPU milliseconds of this process (server and load thread) per successful request. */
   readonly cpuMsPerRequest: { readonly ours: number; readonly bare: number };
+  /** CPU milliseconds of the local PostgreSQL server's processes per request, when they can be read. */
+  readonly serverCpuMsPerRequest?: { readonly ours: number; readonly bare: number };
   /** Rows in the database after the run match the 201s counted. */
   readonly rowsChecked: boolean;
 }
@@ -126,17 +133,14 @@ async function listen(fetch: (req: Request) => Response | Promise<Response>) {
 async function profileCreation(url: string, apiKey: string, poolMax: number, count: number) {
   const byStatement: Record<string, number> = {};
   let total = 0;
-  // Same options as createSql, plus the debug hook (only here: the hook itself costs time).
-  const sql = postgres(url, {
+  const sql = createSql(url, {
     max: poolMax,
-    types: { bigint: postgres.BigInt },
-    onnotice: () => {},
-    debug: (_conn, query) => {
+    onStatement: (query) => {
       total++;
       const key = query.replace(/\s+/g, ' ').trim().slice(0, 60);
       byStatement[key] = (byStatement[key] ?? 0) + 1;
     },
-  }) as Sql;
+  });
   try {
     const config = loadConfig({
       NETWORK_MODE: 'sandbox',
@@ -176,7 +180,9 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
   // pglite-socket interleaves the extended-protocol messages of concurrent connections outside a
   // transaction (one connection's Bind lands on another's portal), so the embedded database gets one.
   if (db.kind === 'embedded') poolMax = 1;
-  const oursSql = createSql(db.url, { max: poolMax });
+  // Counts the statements the gateway sends (a counter, so it costs next to nothing).
+  let statements = 0;
+  const oursSql = createSql(db.url, { max: poolMax, onStatement: () => void statements++ });
   const bareSql = createSql(db.url, { max: poolMax });
   let load: LoadGenerator | undefined;
   const servers: { close(): Promise<void> }[] = [];
@@ -225,11 +231,21 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
     // CPU of this process per request (server and load thread alike): unlike requests/s, it hardly
     // moves with what else the machine is running.
     const cpuUs = { ours: 0, bare: 0 };
+    // The database's share, where it is a local server whose processes can be read (not PGlite,
+    // which runs inside this process and is already in cpuUs).
+    const serverMs: { ours: number; bare: number } | undefined =
+      db.kind === 'postgresql' && postgresCpuMs() !== undefined ? { ours: 0, bare: 0 } : undefined;
+    let oursStatements = 0;
     const measured = async (side: 'ours' | 'bare', into: LoadResult[]) => {
       const before = process.cpuUsage();
+      const serverBefore = serverMs && postgresCpuMs();
+      const sentBefore = statements;
       into.push(await load!.run(job(side === 'ours' ? oursUrl : bareUrl, half)));
       const used = process.cpuUsage(before);
       cpuUs[side] += used.user + used.system;
+      if (serverMs && serverBefore !== undefined)
+        serverMs[side] += (postgresCpuMs() ?? serverBefore) - serverBefore;
+      if (side === 'ours') oursStatements += statements - sentBefore;
     };
     await measured('ours', oursRuns);
     await measured('bare', bareRuns);
@@ -252,6 +268,10 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
       ours: round(cpuUs.ours / 1000 / Math.max(1, oursSummary.requests), 3),
       bare: round(cpuUs.bare / 1000 / Math.max(1, bareSummary.requests), 3),
     };
+    const serverCpuMsPerRequest = serverMs && {
+      ours: round(serverMs.ours / Math.max(1, oursSummary.requests), 3),
+      bare: round(serverMs.bare / Math.max(1, bareSummary.requests), 3),
+    };
     return {
       database: { kind: db.kind, server: db.server, ...(db.note ? { note: db.note } : {}) },
       concurrency,
@@ -262,7 +282,9 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
       bare: bareSummary,
       ratio: ratioOf(oursSummary.perSecond, bareSummary.perSecond),
       profile,
+      statementsPerInvoiceUnderLoad: round(oursStatements / Math.max(1, oursSummary.requests), 2),
       cpuMsPerRequest,
+      ...(serverCpuMsPerRequest ? { serverCpuMsPerRequest } : {}),
       rowsChecked,
     };
   } finally {
@@ -284,8 +306,12 @@ export const invoicesBench: Bench = {
     const c = r.concurrency;
     const notes: string[] = [
       `invoices: ${r.database.server}; pool ${r.poolMax} per server; ${r.secondsPerSide} s per side; ` +
-        `${r.optionsPerInvoice} payment options per invoice; ${r.profile.queriesPerInvoice} statements per invoice; ` +
-        `CPU per request ${r.cpuMsPerRequest.ours} ms beside ${r.cpuMsPerRequest.bare} ms (this process, load thread included)`,
+        `${r.optionsPerInvoice} payment options per invoice; ${r.profile.queriesPerInvoice} statements per invoice ` +
+        `alone, ${r.statementsPerInvoiceUnderLoad} at ${r.concurrency} clients (batched); ` +
+        `CPU per request ${r.cpuMsPerRequest.ours} ms beside ${r.cpuMsPerRequest.bare} ms (this process, load thread included)` +
+        (r.serverCpuMsPerRequest
+          ? `, PostgreSQL ${r.serverCpuMsPerRequest.ours} ms beside ${r.serverCpuMsPerRequest.bare} ms`
+          : ''),
     ];
     if (r.database.note) notes.push(`invoices: ${r.database.note}`);
     for (const [side, s] of [

@@ -14,6 +14,8 @@ export interface SqlOptions {
   /** Workers: a fresh client per request, never reused across requests. */
   readonly fetchTypes?: boolean;
   readonly prepare?: boolean;
+  /** Called with each statement's text as it is sent (benchmarks count round trips with it). */
+  readonly onStatement?: (statement: string) => void;
 }
 
 export function createSql(url: string, options: SqlOptions = {}): Sql {
@@ -27,6 +29,9 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     prepare: options.prepare ?? true,
     onnotice: () => {},
     connection: { application_name: 'alatau-pay' },
+    ...(options.onStatement
+      ? { debug: (_conn: number, statement: string) => options.onStatement!(statement) }
+      : {}),
   });
 }
 
