@@ -8,11 +8,12 @@ import type { Sql } from '../db/client';
 import { AppError } from '../lib/errors';
 import { fetchText, TimeoutError } from '../lib/http';
 import type { Logger } from '../lib/log';
+import { pinnedFetch } from './pinned';
 import { disableEndpoint } from './repository';
 import { retryAfterMs, withJitter } from './schedule';
 import type { SecretBox } from './secrets';
 import { signWebhook } from './sign';
-import { assertDeliverableUrl, type DeliverableUrlOptions, UnsafeWebhookUrlError } from './ssrf';
+import { assertDeliverableUrl, type DeliverableUrlOptions, onWorkerd, UnsafeWebhookUrlError } from './ssrf';
 
 /** The first kilobyte of a receiver's answer is kept in the attempt log. */
 export const RESPONSE_EXCERPT_BYTES = 1024;
@@ -25,7 +26,7 @@ export interface DeliveryDeps {
   readonly logger: Logger;
   /** WEBHOOK_ALLOW_PRIVATE: loopback and private receivers allowed (sandbox). */
   readonly allowPrivate: boolean;
-  /** Host name resolver for the SSRF check; the system resolver when absent. */
+  /** Host name resolver for the SSRF check and the connection; the system resolver when absent. */
   readonly resolve?: DeliverableUrlOptions['resolve'];
   readonly timeoutMs: number;
   /** Delay before each attempt (ms); its length is the number of attempts. */
@@ -273,7 +274,7 @@ async function send(
       body: d.payload,
       timeoutMs: deps.timeoutMs,
       redirect: 'manual',
-      fetchImpl: excerptFetch(deps.fetchImpl ?? fetch, RESPONSE_EXCERPT_BYTES),
+      fetchImpl: excerptFetch(deps.fetchImpl ?? deliveryFetch(deps), RESPONSE_EXCERPT_BYTES),
     });
     const redirect =
       res.status >= 300 && res.status <= 399
@@ -289,6 +290,12 @@ async function send(
   } catch (err) {
     return done({ error: describeError(err, deps.timeoutMs) });
   }
+}
+
+/** Node: connections pinned to the addresses the check approved (pinned.ts); workerd: its own fetch. */
+function deliveryFetch(deps: DeliveryDeps): typeof fetch {
+  if (onWorkerd()) return fetch;
+  return pinnedFetch({ allowPrivate: deps.allowPrivate, ...(deps.resolve ? { resolve: deps.resolve } : {}) });
 }
 
 function emptyOutcome(): Outcome {
@@ -308,9 +315,10 @@ export function describeError(err: unknown, timeoutMs: number): string {
   if (err instanceof UnsafeWebhookUrlError) return `refused URL: ${err.message}`;
   if (err instanceof AppError) return `${err.code}: ${err.message}`;
   if (err instanceof Error) {
-    const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
-    const code = typeof cause?.code === 'string' ? cause.code : undefined;
-    const detail = typeof cause?.message === 'string' ? cause.message : err.message;
+    // fetch wraps the socket's error as its cause; node:http (the pinned fetch) throws it as it is.
+    const cause = (err.cause ?? err) as { code?: unknown; message?: unknown };
+    const code = typeof cause.code === 'string' ? cause.code : undefined;
+    const detail = typeof cause.message === 'string' ? cause.message : err.message;
     return `connection failed${code ? ` (${code})` : ''}: ${detail}`.slice(0, 500);
   }
   return `failed: ${String(err)}`.slice(0, 500);

@@ -1,7 +1,8 @@
 // Webhook URLs are chosen by merchants and fetched by the gateway: without these checks a merchant could
 // make the gateway call its own admin ports, the cloud metadata service or the operator's LAN (SSRF).
 // Checked when an endpoint is registered and again before every delivery, because DNS answers change
-// (rebinding). Runs on workerd too: there the name is not resolved and only literal IPs are checked.
+// (rebinding); on Node the delivery then connects to the very answers checked (src/webhooks/pinned.ts).
+// Runs on workerd too: there the name is not resolved and only literal IPs are checked.
 import { ValidationError } from '../lib/errors';
 
 export type UnsafeUrlReason = 'invalid_url' | 'scheme' | 'credentials' | 'private_address' | 'unresolvable';
@@ -19,7 +20,7 @@ export interface DeliverableUrlOptions {
   /** Sandbox only: lets loopback and private receivers through (the scheme rules still apply). */
   readonly allowPrivate: boolean;
   /** Resolves a host name to its addresses; defaults to the system resolver (Node), none on workerd. */
-  readonly resolve?: (host: string) => Promise<string[]>;
+  readonly resolve?: (host: string) => Promise<readonly string[] | undefined>;
 }
 
 /** Names that never lead to the public internet, refused even where nothing is resolved. */
@@ -69,9 +70,23 @@ export async function assertDeliverableUrl(url: string, opts: DeliverableUrlOpti
     );
   }
 
+  await resolvePublicAddresses(name, opts.resolve);
+  return parsed;
+}
+
+/**
+ * Resolves a host name and refuses it unless every answer is a public address; the answers, or
+ * undefined where the runtime has no resolver (workerd). Webhook deliveries on Node connect to these
+ * very answers (src/webhooks/pinned.ts), so a name cannot resolve to a checked address for the check
+ * and to another one for the connection.
+ */
+export async function resolvePublicAddresses(
+  name: string,
+  resolve: DeliverableUrlOptions['resolve'] = systemResolve,
+): Promise<readonly string[] | undefined> {
   let addresses: readonly string[] | undefined;
   try {
-    addresses = await (opts.resolve ?? systemResolve)(name);
+    addresses = await resolve(name);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new UnsafeWebhookUrlError(
@@ -79,7 +94,7 @@ export async function assertDeliverableUrl(url: string, opts: DeliverableUrlOpti
       `webhook URL host ${name} could not be resolved${typeof code === 'string' ? ` (${code})` : ''}`,
     );
   }
-  if (addresses === undefined) return parsed; // no resolver in this runtime (workerd)
+  if (addresses === undefined) return undefined; // no resolver in this runtime (workerd)
   if (addresses.length === 0) {
     throw new UnsafeWebhookUrlError('unresolvable', `webhook URL host ${name} resolves to no address`);
   }
@@ -94,7 +109,7 @@ export async function assertDeliverableUrl(url: string, opts: DeliverableUrlOpti
       );
     }
   }
-  return parsed;
+  return addresses;
 }
 
 /**
@@ -230,8 +245,7 @@ function parseIPv6(text: string): bigint | undefined {
  * does not exist. Undefined on workerd, which has no system resolver (only literal IPs are checked).
  */
 export async function systemResolve(host: string): Promise<string[] | undefined> {
-  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
-  if (nav?.userAgent === 'Cloudflare-Workers') return undefined;
+  if (onWorkerd()) return undefined;
   let dns: typeof import('node:dns/promises');
   try {
     dns = await import('node:dns/promises');
@@ -240,4 +254,10 @@ export async function systemResolve(host: string): Promise<string[] | undefined>
   }
   const answers = await dns.lookup(host, { all: true, verbatim: true });
   return answers.map((answer) => answer.address);
+}
+
+/** True inside workerd (Cloudflare Workers), which has neither a system resolver nor raw sockets. */
+export function onWorkerd(): boolean {
+  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
+  return nav?.userAgent === 'Cloudflare-Workers';
 }

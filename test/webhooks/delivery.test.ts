@@ -423,6 +423,30 @@ describe('webhook delivery', () => {
     expect(r.requests).toHaveLength(0);
     [d] = await deliveries(m2, endpoint.id);
     expect(d.attempts[0].error).toMatch(/resolves to 127\.0\.0\.1, a loopback address/);
+
+    // Rebinding between the check and the connection: the check's lookup answers a public address,
+    // the next one loopback. The delivery connects only to what it checked, so nothing arrives.
+    const m3 = await merchant();
+    const rebound = await createEndpoint(
+      {
+        sql: ctx.db.sql,
+        secretBox: ctx.services.secretBox,
+        urlCheck: { allowPrivate: false, resolve: async () => ['93.184.216.34'] },
+      },
+      m3.id,
+      { url: `http://rebind.shop.example:${port}/hooks` },
+    );
+    await newInvoice(m3);
+    let lookups = 0;
+    // (Earlier endpoints still due in this tick resolve to loopback and are refused as before.)
+    const flipping = async (host: string) =>
+      host === 'rebind.shop.example' && ++lookups === 1 ? ['93.184.216.34'] : ['127.0.0.1'];
+    await runWebhookTick(ctx.services, { deps: { allowPrivate: false, resolve: flipping } });
+    expect(lookups).toBe(2);
+    expect(r.requests).toHaveLength(0);
+    [d] = await deliveries(m3, rebound.endpoint.id);
+    expect(d.attempts[0].httpStatus).toBeNull();
+    expect(d.attempts[0].error).toMatch(/^refused URL: .*resolves to 127\.0\.0\.1, a loopback address/);
   });
 
   it('signs with both secrets during a rotation overlap, then with the new one only', async () => {
