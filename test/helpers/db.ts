@@ -57,3 +57,10 @@ export async function freshDatabase(opts: { max?: number } = {}): Promise<TestDa
     },
   };
 }
+
+/** A second client on a test database that records the text of every statement it sends. */
+export function recordingClient(url: string, max = 2): { sql: Sql; statements: string[] } {
+  const statements: string[] = [];
+  const sql = createSql(url, { max, onStatement: (s) => void statements.push(s) });
+  return { sql, statements };
+}

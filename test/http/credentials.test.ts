@@ -1,29 +1,22 @@
 // The merchant API's batched credential lookup: many concurrent requests share one statement, and
 // each still gets exactly its own key, merchant and failure counters (tenant isolation holds inside a
 // batch).
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from '../../src/db/client';
 import { createCredentialLookup } from '../../src/http/credentials';
 import { generateApiKey, keyHashHex, revokeApiKey } from '../../src/merchants/apikeys';
+import { recordingClient } from '../helpers/db';
 import { createTestContext, createTestMerchant, jsonRequest, type TestContext } from '../helpers/services';
 
 const POLICY = { perKey: 3, perAddress: 5, windowSeconds: 60 };
 
 let ctx: TestContext;
 let counting: Sql;
-let statements: string[] = [];
+let statements: string[];
 
 beforeAll(async () => {
   ctx = await createTestContext();
-  // A second client on the same database that records every statement it sends.
-  counting = postgres(ctx.db.url, {
-    max: 1,
-    onnotice: () => {},
-    debug: (_conn, query) => {
-      statements.push(query);
-    },
-  }) as Sql;
+  ({ sql: counting, statements } = recordingClient(ctx.db.url, 1));
 });
 afterAll(async () => {
   await counting?.end({ timeout: 5 });
@@ -41,7 +34,7 @@ describe('createCredentialLookup', () => {
 
     const lookup = createCredentialLookup(counting, POLICY);
     await counting`select 1`; // the connection's own start-up queries are not the lookup's
-    statements = [];
+    statements.length = 0;
     const [ra, rb, rc, unknown, none] = await Promise.all([
       lookup.load({ keyHashHex: keyHashHex(a.apiKey.apiKey), buckets: ['addr:10.9.0.1'] }),
       lookup.load({ keyHashHex: keyHashHex(b.apiKey.apiKey), buckets: ['addr:10.9.0.2'] }),

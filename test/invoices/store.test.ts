@@ -1,15 +1,14 @@
 // The batched writes of invoice creation (src/invoices/store.ts, reserveIndexBatch): concurrent
 // creations share statements, yet each invoice is stored whole or not at all, gets indexes nobody
 // else gets, and fails alone when it is the one that breaks a constraint.
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reserveIndexBatch } from '../../src/chains/utxo/adapter';
-import type { Sql } from '../../src/db/client';
+import { createSql, type Sql } from '../../src/db/client';
 import { createInvoice } from '../../src/invoices/create';
 import { createInvoiceStore } from '../../src/invoices/store';
 import { ConflictError } from '../../src/lib/errors';
 import { createServices } from '../../src/services';
-import { usingRealPostgres } from '../helpers/db';
+import { recordingClient, usingRealPostgres } from '../helpers/db';
 import {
   createTestContext,
   createTestMerchant,
@@ -21,19 +20,12 @@ import { controlledRates } from './api-support';
 
 let ctx: TestContext;
 let counting: Sql;
-let statements: string[] = [];
+let statements: string[];
 const inserts = () => statements.filter((s) => s.includes('insert into invoices'));
 
 beforeAll(async () => {
   ctx = await createTestContext();
-  counting = postgres(ctx.db.url, {
-    max: 2,
-    onnotice: () => {},
-    types: { bigint: postgres.BigInt },
-    debug: (_conn, query) => {
-      statements.push(query);
-    },
-  }) as Sql;
+  ({ sql: counting, statements } = recordingClient(ctx.db.url));
 });
 afterAll(async () => {
   await counting?.end({ timeout: 5 });
@@ -79,9 +71,7 @@ describe('reserveIndexBatch', () => {
     const a = (await createTestMerchant(ctx)).merchant.id;
     const b = (await createTestMerchant(ctx)).merchant.id;
     // Two clients where the server takes them (the embedded database has one connection).
-    const second = usingRealPostgres()
-      ? (postgres(ctx.db.url, { max: 4, onnotice: () => {} }) as Sql)
-      : undefined;
+    const second = usingRealPostgres() ? createSql(ctx.db.url, { max: 4 }) : undefined;
     const pools = [second ?? ctx.db.sql, ctx.db.sql];
     try {
       const handed: Record<string, number[]> = { [a]: [], [b]: [] };
@@ -128,7 +118,7 @@ describe('the invoice store', () => {
     });
     const shops = await Promise.all([createTestMerchant(ctx), createTestMerchant(ctx)]);
     await counting`select 1`;
-    statements = [];
+    statements.length = 0;
     const pending = Array.from({ length: 10 }, (_, i) =>
       createInvoice(services, shops[i % 2]!.merchant.id, { ...BODY, orderId: `batch-${i}` }),
     );
@@ -181,7 +171,7 @@ describe('the invoice store', () => {
     rates.gate = new Promise<void>((r) => {
       release = r;
     });
-    statements = [];
+    statements.length = 0;
     const pending = [
       createInvoice(services, second.merchant.id, BODY),
       ...Array.from({ length: 4 }, () => createInvoice(services, other.merchant.id, BODY)),

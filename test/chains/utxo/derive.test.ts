@@ -329,6 +329,17 @@ describe('descriptor checksum (BIP380)', () => {
   });
 });
 
+/** The BIP84/BIP86 account key (m/84'|86'/coin'/0') of `seed`, made by the reference libraries. */
+function referenceAccount(seed: Uint8Array, network: UtxoNetworkId, type: 'p2wpkh' | 'p2tr'): string {
+  const params = UTXO_PARAMS[network];
+  const net = params.testnet ? networks.testnet : network === 'litecoin' ? LITECOIN : networks.bitcoin;
+  return bip32
+    .fromSeed(seed, net)
+    .derivePath(`m/${type === 'p2wpkh' ? 84 : 86}'/${params.coinType}'/0'`)
+    .neutered()
+    .toBase58();
+}
+
 describe('against bip32 + tiny-secp256k1 + bitcoinjs-lib', () => {
   it('the BIP84/BIP86 keys at random indexes', () => {
     fc.assert(
@@ -353,20 +364,9 @@ describe('against bip32 + tiny-secp256k1 + bitcoinjs-lib', () => {
         fc.constantFrom('p2wpkh' as const, 'p2tr' as const),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (seed, network, type, index) => {
-          const params = UTXO_PARAMS[network];
-          const net = params.testnet
-            ? networks.testnet
-            : network === 'litecoin'
-              ? LITECOIN
-              : networks.bitcoin;
-          const purpose = type === 'p2wpkh' ? 84 : 86;
-          const account = bip32
-            .fromSeed(seed, net)
-            .derivePath(`m/${purpose}'/${params.coinType}'/0'`)
-            .neutered()
-            .toBase58();
-          const text =
-            type === 'p2wpkh' ? account : `tr([00000000/86h/${params.coinType}h/0h]${account}/0/*)`;
+          const account = referenceAccount(seed, network, type);
+          const coinType = UTXO_PARAMS[network].coinType;
+          const text = type === 'p2wpkh' ? account : `tr([00000000/86h/${coinType}h/0h]${account}/0/*)`;
           const ours = createDeriver(parseAccountKey(network, text)).deriveAddress(index);
           expect(ours.address).toBe(refAddress(network as RefNetwork, account, type, index));
           expect(ours.scriptPubKeyHex).toBe(refOutputScriptHex(network as RefNetwork, ours.address));
@@ -393,17 +393,7 @@ describe('deriveAddresses: many keys in one pass', () => {
         ),
         (specs) => {
           const jobs = specs.map(({ seed, network, type, index }) => {
-            const params = UTXO_PARAMS[network];
-            const net = params.testnet
-              ? networks.testnet
-              : network === 'litecoin'
-                ? LITECOIN
-                : networks.bitcoin;
-            const account = bip32
-              .fromSeed(seed, net)
-              .derivePath(`m/${type === 'p2wpkh' ? 84 : 86}'/${params.coinType}'/0'`)
-              .neutered()
-              .toBase58();
+            const account = referenceAccount(seed, network, type);
             const keyText = type === 'p2wpkh' ? account : `tr(${account}/0/*)`;
             return {
               job: { network, keyText, index },
