@@ -9,6 +9,7 @@
 //     `burst`); a 429 stops every request to it until Retry-After (or a doubling pause) has passed.
 // State lives in PostgreSQL (utxo_address_polls, esplora_budgets), claimed under row locks: it
 // survives restarts, and two processes never poll one address in the same window or overspend.
+import type { PendingQuery, Row } from 'postgres';
 import type { Sql, Tx } from '../../db/client';
 import type { NetworkId } from '../networks';
 
@@ -212,6 +213,30 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
     return { addresses: new Set(rows.map((r) => r.address)), reserved };
   }
 
+  /**
+   * Within the budget (less `overhead` for the round's own requests): locks the rows of this network
+   * that `where` admits, in `order`, takes their tokens and schedules their next polls.
+   */
+  function claimRows(
+    now: Date,
+    overhead: number,
+    where: (tx: Tx) => PendingQuery<Row[]>,
+    order: (tx: Tx) => PendingQuery<Row[]>,
+  ) {
+    return sql.begin(async (tx) => {
+      const { tokens } = await available(tx, now);
+      const room = Math.floor(tokens) - overhead;
+      if (room < 1) return { addresses: new Set<string>(), reserved: 0 };
+      const rows = await tx<DueRow[]>`select p.address, p.interval_ms, p.checkout_seen_at,
+          i.status, i.created_at, i.expires_at
+        from utxo_address_polls p left join invoices i on i.id = p.invoice_id
+        where p.network = ${network} and ${where(tx)}
+        order by ${order(tx)} limit ${room}
+        for update of p skip locked`;
+      return take(tx, rows, now, overhead);
+    });
+  }
+
   return {
     network,
     policy,
@@ -219,19 +244,13 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
       const full = now.getTime() - syncedAt >= resyncMs || now.getTime() < syncedAt;
       await ensureRows(targets, now, full);
       if (full) syncedAt = now.getTime();
-      return sql.begin(async (tx) => {
-        const { tokens } = await available(tx, now);
-        const room = Math.floor(tokens) - overhead;
-        if (room < 1) return { addresses: new Set<string>(), reserved: 0 };
-        const rows = await tx<DueRow[]>`select p.address, p.interval_ms, p.checkout_seen_at,
-            i.status, i.created_at, i.expires_at
-          from utxo_address_polls p left join invoices i on i.id = p.invoice_id
-          where p.network = ${network} and p.next_poll_at <= ${now}
-            and p.address = any(${tx.array(targets.map((t) => t.address))}::text[])
-          order by p.next_poll_at, p.address limit ${room}
-          for update of p skip locked`;
-        return take(tx, rows, now, overhead);
-      });
+      return claimRows(
+        now,
+        overhead,
+        (tx) =>
+          tx`p.next_poll_at <= ${now} and p.address = any(${tx.array(targets.map((t) => t.address))}::text[])`,
+        (tx) => tx`p.next_poll_at, p.address`,
+      );
     },
 
     async claimInvoice(invoiceId, targets, now, overhead = 2) {
@@ -240,19 +259,13 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
           next_poll_at = least(next_poll_at, ${now}::timestamptz + ${policy.hotMs} * interval '1 millisecond')
         where network = ${network} and invoice_id = ${invoiceId}`;
       const gapStart = new Date(now.getTime() - policy.checkGapMs);
-      return sql.begin(async (tx) => {
-        const { tokens } = await available(tx, now);
-        const room = Math.floor(tokens) - overhead;
-        if (room < 1) return { addresses: new Set<string>(), reserved: 0 };
-        const rows = await tx<DueRow[]>`select p.address, p.interval_ms, p.checkout_seen_at,
-            i.status, i.created_at, i.expires_at
-          from utxo_address_polls p left join invoices i on i.id = p.invoice_id
-          where p.network = ${network} and p.invoice_id = ${invoiceId}
-            and (p.last_polled_at is null or p.last_polled_at <= ${gapStart})
-          order by p.address limit ${room}
-          for update of p skip locked`;
-        return take(tx, rows, now, overhead);
-      });
+      return claimRows(
+        now,
+        overhead,
+        (tx) =>
+          tx`p.invoice_id = ${invoiceId} and (p.last_polled_at is null or p.last_polled_at <= ${gapStart})`,
+        (tx) => tx`p.address`,
+      );
     },
 
     async charge(requests, now) {
