@@ -585,6 +585,16 @@ function witnessAddress(hrp: string, version: number, program: Uint8Array): stri
 
 /** A deriver for one account: parses once, derives the receive branch once. */
 export function createDeriver(key: AccountKey): Deriver {
+  return makeDeriver(key);
+}
+
+/** What deriveWith needs of a deriver beyond the public interface: the point, then the address. */
+interface InternalDeriver extends Deriver {
+  child(index: number): ChildPoint;
+  finish(p: Affine): DerivedAddress;
+}
+
+function makeDeriver(key: AccountKey): InternalDeriver {
   const parsed = parseInternal(key.network, key.text, 'xpub');
   const params = utxoParams(key.network)!;
   let branchNode = parsed.node;
@@ -614,21 +624,16 @@ export function createDeriver(key: AccountKey): Deriver {
   return deriver;
 }
 
-interface InternalDeriver extends Deriver {
-  child(index: number): ChildPoint;
-  finish(p: Affine): DerivedAddress;
-}
-
 /** Derives every job, all the Jacobian results sharing one inversion. */
-function deriveWith(jobs: readonly { deriver: Deriver; index: number }[]): DerivedAddress[] {
-  const points = jobs.map(({ deriver, index }) => (deriver as InternalDeriver).child(index));
+function deriveWith(jobs: readonly { deriver: InternalDeriver; index: number }[]): DerivedAddress[] {
+  const points = jobs.map(({ deriver, index }) => deriver.child(index));
   const pending = points.flatMap((p) => ('jacobian' in p && p.jacobian.Z !== 1n ? [p.jacobian.Z] : []));
   const inverses = invertAll(pending);
   let next = 0;
   return points.map((p, i) => {
     const affine =
       'affine' in p ? p.affine : toAffine(p.jacobian, p.jacobian.Z === 1n ? 1n : inverses[next++]!);
-    return (jobs[i]!.deriver as InternalDeriver).finish(affine);
+    return jobs[i]!.deriver.finish(affine);
   });
 }
 
@@ -640,16 +645,24 @@ export interface DeriverCache {
   clear(): void;
 }
 
+interface InternalDeriverCache extends DeriverCache {
+  get(network: NetworkId, keyText: string): InternalDeriver;
+}
+
 /** A bounded cache of derivers by key text, least recently used evicted first. */
 export function createDeriverCache(maxSize = 1000): DeriverCache {
-  const map = new Map<string, Deriver>();
-  const get = (network: NetworkId, keyText: string): Deriver => {
+  return makeDeriverCache(maxSize);
+}
+
+function makeDeriverCache(maxSize: number): InternalDeriverCache {
+  const map = new Map<string, InternalDeriver>();
+  const get = (network: NetworkId, keyText: string): InternalDeriver => {
     const id = `${network}\n${keyText.trim()}`;
     let d = map.get(id);
     if (d) {
       map.delete(id);
     } else {
-      d = createDeriver(parseAccountKey(network, keyText));
+      d = makeDeriver(parseAccountKey(network, keyText));
       if (map.size >= maxSize) map.delete(map.keys().next().value!);
     }
     map.set(id, d);
@@ -666,7 +679,7 @@ export function createDeriverCache(maxSize = 1000): DeriverCache {
 }
 
 // A pure memo (same input, same output): sharing it process-wide changes nothing but speed.
-const sharedCache = createDeriverCache(1000);
+const sharedCache = makeDeriverCache(1000);
 
 /** Receive address `index` of an account key, with parsed keys cached. */
 export function deriveAddress(network: NetworkId, keyText: string, index: number): DerivedAddress {
