@@ -10,7 +10,13 @@ import { decimalToString, parseKzt, quoteAtomic } from '../lib/money';
 import { getMerchant, type Merchant } from '../merchants/repository';
 import type { RateSnapshot } from '../rates/types';
 import type { Services } from '../services';
-import { type Invoice, invoiceToJson, type PaymentOption, type RateSnapshotJson } from './repository';
+import {
+  type Invoice,
+  type InvoiceJson,
+  invoiceToJson,
+  type PaymentOption,
+  type RateSnapshotJson,
+} from './repository';
 import type { CreateInvoiceInput } from './schema';
 import { buildEvent } from './state';
 
@@ -111,6 +117,16 @@ export async function createInvoice(
   input: CreateInvoiceInput,
   opts: CreateInvoiceOptions = {},
 ): Promise<Invoice> {
+  return (await createInvoiceWithJson(services, merchantId, input, opts)).invoice;
+}
+
+/** createInvoice, with the invoice's public shape it stored (so the API need not build it again). */
+export async function createInvoiceWithJson(
+  services: Services,
+  merchantId: string,
+  input: CreateInvoiceInput,
+  opts: CreateInvoiceOptions = {},
+): Promise<{ invoice: Invoice; json: InvoiceJson }> {
   const merchant = opts.merchant ?? (await getMerchant(services.sql, merchantId));
   if (!merchant || merchant.id !== merchantId) throw new NotFoundError('merchant');
   const options = resolveOptions(services, merchant, input.options);
@@ -205,7 +221,7 @@ export async function createInvoice(
         idempotencyKey: opts.idempotencyKey,
         answer,
       });
-      return invoice;
+      return { invoice, json: answer };
     } catch (err) {
       if (attempt < MAX_ADDRESS_ATTEMPTS && isAddressTaken(err)) continue;
       throw err;

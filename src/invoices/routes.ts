@@ -4,7 +4,7 @@ import type { AppEnv } from '../http/auth';
 import { checkIdempotencyKey, requestFingerprint, withIdempotency } from '../http/idempotency';
 import { NotFoundError, ValidationError } from '../lib/errors';
 import { isId } from '../lib/ids';
-import { createInvoice } from './create';
+import { createInvoiceWithJson } from './create';
 import { invoiceToJson, loadInvoice, loadInvoices } from './repository';
 import { createInvoiceSchema, InvoiceSchema, ListQuerySchema, ProblemSchema } from './schema';
 import { cancelInvoice } from './state';
@@ -57,11 +57,11 @@ export function registerInvoiceRoutes(
       const input = c.req.valid('json');
       const key = checkIdempotencyKey(c.req.header('idempotency-key'));
       const run = async () => {
-        const inv = await createInvoice(services, merchantId, input, {
+        const { json } = await createInvoiceWithJson(services, merchantId, input, {
           merchant: c.get('merchant'),
           ...(key ? { idempotencyKey: key } : {}),
         });
-        return { status: 201, body: invoiceToJson(inv, services.config.PUBLIC_URL) };
+        return { status: 201, body: json };
       };
       const res = key
         ? await withIdempotency(

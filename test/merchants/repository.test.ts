@@ -1,7 +1,7 @@
 import { networks } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkId } from '../../src/chains/networks';
-import { reserveIndexes } from '../../src/chains/utxo/adapter';
+import { reserveIndexBatch } from '../../src/chains/utxo/adapter';
 import { ValidationError } from '../../src/lib/errors';
 import {
   createMerchant,
@@ -27,8 +27,11 @@ const FIRST_LTC_REGTEST = /^rltc1q6rz28mcfaxtmd6v789l9rrlrusdprr9p[02-9ac-hj-np-
 const TPRV = bip32.fromSeed(mnemonicSeed(MNEMONIC), networks.testnet).derivePath("m/84'/1'/0'").toBase58();
 const VPRV = withVersion(TPRV, 0x045f18bc);
 
-const reserveIndex = async (merchantId: string, network: NetworkId): Promise<number> =>
-  (await reserveIndexes(db.sql, merchantId, [network])).get(network)!;
+const reserveIndex = async (merchantId: string, network: NetworkId): Promise<number> => {
+  const [reserved] = await reserveIndexBatch(db.sql, [{ merchantId, networks: [network] }]);
+  if (reserved instanceof Error) throw reserved;
+  return reserved!.get(network)!;
+};
 
 const counts = async () => {
   const [r] =

@@ -110,18 +110,6 @@ export async function reserveAddressBatch(
   );
 }
 
-/** reserveIndexBatch for one request. */
-export async function reserveIndexes(
-  sql: Sql,
-  merchantId: string,
-  networks: readonly NetworkId[],
-): Promise<Map<NetworkId, number>> {
-  if (networks.length === 0) return new Map();
-  const [r] = await reserveIndexBatch(sql, [{ merchantId, networks }]);
-  if (r instanceof Error) throw r;
-  return r!;
-}
-
 export function createUtxoAdapter(): ChainAdapter {
   return {
     family: 'utxo',
