@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../src/app';
+import { type DerivationThreads, startDerivationThreads } from '../src/chains/utxo/derive-pool';
 import { loadConfig } from '../src/config';
 import { createSql, type Sql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
@@ -28,7 +29,7 @@ import {
   startLoadGenerator,
   summarise,
 } from './lib/load';
-import { postgresCpuMs } from './lib/server-cpu';
+import { mainThreadCpuMs, postgresCpuMs } from './lib/server-cpu';
 import type { Bench, BenchOutcome } from './lib/types';
 
 export interface InvoiceBenchOptions {
@@ -60,6 +61,11 @@ export interface InvoiceBenchResult {
   readonly statementsPerInvoiceUnderLoad: number;
   /** CPU milliseconds of this process (server and load thread) per successful request. */
   readonly cpuMsPerRequest: { readonly ours: number; readonly bare: number };
+  /**
+   * CPU milliseconds of the main thread (the event loop that serves both routes) per request, when it
+   * can be read: what is left of cpuMsPerRequest once the load generator and the derivation thread go.
+   */
+  readonly mainThreadCpuMsPerRequest?: { readonly ours: number; readonly bare: number };
   /** CPU milliseconds of the local PostgreSQL server's processes per request, when they can be read. */
   readonly serverCpuMsPerRequest?: { readonly ours: number; readonly bare: number };
   /** Rows in the database after the run match the 201s counted. */
@@ -185,6 +191,7 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
   const oursSql = createSql(db.url, { max: poolMax, onStatement: () => void statements++ });
   const bareSql = createSql(db.url, { max: poolMax });
   let load: LoadGenerator | undefined;
+  let derivation: DerivationThreads | undefined;
   const servers: { close(): Promise<void> }[] = [];
   try {
     await migrate(oursSql);
@@ -195,8 +202,15 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
       DATABASE_URL: db.url,
       JOBS: 'false',
       PUBLIC_URL: 'http://127.0.0.1:8787',
+      // The gateway's default unless the environment sets it, so both ways can be compared.
+      ...(process.env.DERIVATION_THREADS ? { DERIVATION_THREADS: process.env.DERIVATION_THREADS } : {}),
     });
-    const services = createServices(config, oursSql, { logger: silentLogger });
+    // As src/node.ts runs the gateway: addresses derived on DERIVATION_THREADS threads.
+    derivation = startDerivationThreads(config.DERIVATION_THREADS);
+    const services = createServices(config, oursSql, {
+      logger: silentLogger,
+      deriveAddresses: derivation.derive,
+    });
     // The demo merchant's shape: a Bitcoin and a Litecoin regtest key, so two options, two addresses.
     const { merchant, apiKey } = await createMerchant(oursSql, {
       name: 'Bench Café',
@@ -235,16 +249,20 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
     // which runs inside this process and is already in cpuUs).
     const serverMs: { ours: number; bare: number } | undefined =
       db.kind === 'postgresql' && postgresCpuMs() !== undefined ? { ours: 0, bare: 0 } : undefined;
+    const mainMs: { ours: number; bare: number } | undefined =
+      mainThreadCpuMs() !== undefined ? { ours: 0, bare: 0 } : undefined;
     let oursStatements = 0;
     const measured = async (side: 'ours' | 'bare', into: LoadResult[]) => {
       const before = process.cpuUsage();
       const serverBefore = serverMs && postgresCpuMs();
+      const mainBefore = mainMs && mainThreadCpuMs();
       const sentBefore = statements;
       into.push(await load!.run(job(side === 'ours' ? oursUrl : bareUrl, half)));
       const used = process.cpuUsage(before);
       cpuUs[side] += used.user + used.system;
       if (serverMs && serverBefore !== undefined)
         serverMs[side] += (postgresCpuMs() ?? serverBefore) - serverBefore;
+      if (mainMs && mainBefore !== undefined) mainMs[side] += (mainThreadCpuMs() ?? mainBefore) - mainBefore;
       if (side === 'ours') oursStatements += statements - sentBefore;
     };
     await measured('ours', oursRuns);
@@ -268,6 +286,10 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
       ours: round(cpuUs.ours / 1000 / Math.max(1, oursSummary.requests), 3),
       bare: round(cpuUs.bare / 1000 / Math.max(1, bareSummary.requests), 3),
     };
+    const mainThreadCpuMsPerRequest = mainMs && {
+      ours: round(mainMs.ours / Math.max(1, oursSummary.requests), 3),
+      bare: round(mainMs.bare / Math.max(1, bareSummary.requests), 3),
+    };
     const serverCpuMsPerRequest = serverMs && {
       ours: round(serverMs.ours / Math.max(1, oursSummary.requests), 3),
       bare: round(serverMs.bare / Math.max(1, bareSummary.requests), 3),
@@ -284,11 +306,13 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
       profile,
       statementsPerInvoiceUnderLoad: round(oursStatements / Math.max(1, oursSummary.requests), 2),
       cpuMsPerRequest,
+      ...(mainThreadCpuMsPerRequest ? { mainThreadCpuMsPerRequest } : {}),
       ...(serverCpuMsPerRequest ? { serverCpuMsPerRequest } : {}),
       rowsChecked,
     };
   } finally {
     await load?.close();
+    await derivation?.close();
     for (const s of servers) await s.close().catch(() => {});
     await oursSql.end({ timeout: 5 });
     await bareSql.end({ timeout: 5 });
@@ -309,6 +333,9 @@ export const invoicesBench: Bench = {
         `${r.optionsPerInvoice} payment options per invoice; ${r.profile.queriesPerInvoice} statements per invoice ` +
         `alone, ${r.statementsPerInvoiceUnderLoad} at ${r.concurrency} clients (batched); ` +
         `CPU per request ${r.cpuMsPerRequest.ours} ms beside ${r.cpuMsPerRequest.bare} ms (this process, load thread included)` +
+        (r.mainThreadCpuMsPerRequest
+          ? `, main thread ${r.mainThreadCpuMsPerRequest.ours} ms beside ${r.mainThreadCpuMsPerRequest.bare} ms`
+          : '') +
         (r.serverCpuMsPerRequest
           ? `, PostgreSQL ${r.serverCpuMsPerRequest.ours} ms beside ${r.serverCpuMsPerRequest.bare} ms`
           : ''),

@@ -72,6 +72,8 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     JOBS: bool(true),
     TICK_INTERVAL_MS: int(1000, 50, 600_000),
+    // Node only: threads that derive UTXO addresses off the event loop (0: on it).
+    DERIVATION_THREADS: int(1, 0, 16),
     BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
     METADATA_LIMIT_BYTES: int(8 * 1024, 64, 1024 * 1024),
     INVOICE_EXPIRY_MAX_MINUTES: int(7 * 24 * 60, 1, 30 * 24 * 60),

@@ -5,7 +5,9 @@ import { createApp } from './app';
 import { openDatabase } from './boot';
 import { withSandboxEvm } from './chains/evm/sandbox-file';
 import { withSandboxUtxo } from './chains/utxo/backends/sandbox-file';
+import { startDerivationThreads } from './chains/utxo/derive-pool';
 import { ConfigError, loadConfig } from './config';
+import { createLogger } from './lib/log';
 import { formatDemoSeed, seedDemo } from './seed';
 import { createServices } from './services';
 import { startTickLoop } from './watch/tick';
@@ -31,8 +33,9 @@ async function main() {
     throw err;
   }
   const db = await openDatabase(config);
-  const services = createServices(config, db.sql);
-  const log = services.logger;
+  const log = createLogger(config.LOG_LEVEL);
+  const derivation = startDerivationThreads(config.DERIVATION_THREADS, log);
+  const services = createServices(config, db.sql, { logger: log, deriveAddresses: derivation.derive });
   if (config.NETWORK_MODE === 'sandbox' && config.SEED_DEMO) {
     const demo = await seedDemo(db.sql, services.keyMode, {
       scryptLogN: config.DASHBOARD_SCRYPT_LOG_N,
@@ -58,6 +61,7 @@ async function main() {
     log.info('shutting down', { signal });
     server.close();
     await ticks?.stop();
+    await derivation.close();
     await db.close();
     process.exit(0);
   };

@@ -7,6 +7,7 @@ import { type EvmService, evmServiceFromConfig } from './chains/evm/service';
 import type { Family } from './chains/networks';
 import type { ChainAdapter } from './chains/types';
 import { createUtxoAdapter } from './chains/utxo/adapter';
+import { type DeriveMany, deriveInline } from './chains/utxo/derive';
 import type { Config } from './config';
 import type { Sql } from './db/client';
 import { type CredentialLookup, createCredentialLookup } from './http/credentials';
@@ -43,6 +44,8 @@ export interface Services {
   readonly credentials: CredentialLookup;
   /** The writes of invoice creation, batched across concurrent requests. */
   readonly invoices: InvoiceStore;
+  /** Derives UTXO receive addresses: inline, or on a derivation thread (Node, see src/node.ts). */
+  readonly deriveAddresses: DeriveMany;
 }
 
 export function keyModeFor(config: Config): KeyMode {
@@ -91,6 +94,7 @@ export function createServices(
             await Promise.all(checks.map((c) => c(invoiceId)));
           }
         : undefined;
+  const derive = overrides.deriveAddresses ?? deriveInline;
   return {
     config,
     sql,
@@ -105,6 +109,7 @@ export function createServices(
     ...(checkInvoice ? { checkInvoice } : {}),
     secretBox: overrides.secretBox ?? secretBoxFromConfig(config),
     credentials: overrides.credentials ?? createCredentialLookup(sql, policyFromConfig(config)),
-    invoices: overrides.invoices ?? createInvoiceStore(sql),
+    invoices: overrides.invoices ?? createInvoiceStore(sql, derive),
+    deriveAddresses: derive,
   };
 }

@@ -34,3 +34,17 @@ export function postgresCpuMs(): number | undefined {
   }
   return found ? (ticks * 1000) / TICKS_PER_SECOND : undefined;
 }
+
+/**
+ * CPU milliseconds of this process's main thread (the event loop) so far, or undefined without /proc:
+ * unlike process.cpuUsage() it leaves out the load generator, the derivation thread and V8's helpers.
+ */
+export function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}

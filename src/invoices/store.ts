@@ -5,6 +5,7 @@
 import type { NetworkId } from '../chains/networks';
 import type { ReservedAddress } from '../chains/types';
 import { type AddressRequest, reserveAddressBatch } from '../chains/utxo/adapter';
+import { type DeriveMany, deriveInline } from '../chains/utxo/derive';
 import type { Sql } from '../db/client';
 import { createBatcher } from '../lib/batch';
 import { ConflictError } from '../lib/errors';
@@ -107,11 +108,12 @@ export interface InvoiceStore {
   insert(invoice: NewInvoice): Promise<void>;
 }
 
-export function createInvoiceStore(sql: Sql): InvoiceStore {
+/** `derive`: where addresses are derived (inline, or a derivation thread on Node: derive-pool.ts). */
+export function createInvoiceStore(sql: Sql, derive: DeriveMany = deriveInline): InvoiceStore {
   // A batch that fails as a whole (one invoice's address already taken, say) is retried one by one,
   // so each request gets its own answer.
   const addresses = createBatcher<AddressRequest, Map<NetworkId, ReservedAddress>>(
-    (r) => reserveAddressBatch(sql, r),
+    (r) => reserveAddressBatch(sql, r, derive),
     { retryEachOnFailure: true },
   );
   const inserts = createBatcher<NewInvoice, void>(

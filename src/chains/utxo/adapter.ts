@@ -5,7 +5,7 @@ import { formatUnits } from '../../lib/money';
 import type { Merchant } from '../../merchants/repository';
 import { NETWORKS, type NetworkId, type PaymentOptionId } from '../networks';
 import type { ChainAdapter, CreatedOption, OptionRequest, ReservedAddress } from '../types';
-import { deriveAddresses } from './derive';
+import { type DeriveMany, deriveInline } from './derive';
 import { bip21Uri } from './uri';
 
 export interface IndexRequest {
@@ -80,11 +80,12 @@ export interface AddressRequest {
 
 /**
  * reserveIndexBatch, then the addresses at those indexes, all derived in one pass (one shared field
- * inversion, see deriveAddresses).
+ * inversion, see deriveAddresses), on the derivation thread where there is one (derive-pool.ts).
  */
 export async function reserveAddressBatch(
   sql: Sql,
   requests: readonly AddressRequest[],
+  derive: DeriveMany = deriveInline,
 ): Promise<(Map<NetworkId, ReservedAddress> | ConflictError)[]> {
   const indexes = await reserveIndexBatch(
     sql,
@@ -99,7 +100,7 @@ export async function reserveAddressBatch(
           index: got.get(k.network)!,
         })),
   );
-  const derived = deriveAddresses(jobs);
+  const derived = await derive(jobs);
   let next = 0;
   return indexes.map((got, i) =>
     got instanceof Error
