@@ -33,12 +33,22 @@ export function requestFingerprint(method: string, path: string, body: unknown):
   return bytesToHex(sha256(utf8ToBytes(`${method} ${path}\n${canonicalJson(body)}`)));
 }
 
+/**
+ * What `run` answered. `stored`: run already marked the key done with this answer in its own write
+ * (invoice creation does, so that the invoice and the answer commit together): no second update.
+ */
+export interface RunResult {
+  readonly status: number;
+  readonly body: unknown;
+  readonly stored?: boolean;
+}
+
 export async function withIdempotency(
   sql: Sql,
   merchantId: string,
   key: string,
   fingerprint: string,
-  run: () => Promise<{ status: number; body: unknown }>,
+  run: () => Promise<RunResult>,
 ): Promise<StoredResponse> {
   const claimed = await sql`insert into idempotency_keys (merchant_id, key, request_hash, state)
     values (${merchantId}, ${key}, ${fingerprint}, 'in_flight')
@@ -75,9 +85,11 @@ export async function withIdempotency(
   }
   try {
     const res = await run();
-    await sql`update idempotency_keys set state = 'done', response_status = ${res.status},
-      response_body = ${sql.json(res.body as never)} where merchant_id = ${merchantId} and key = ${key}`;
-    return { ...res, replayed: false };
+    if (!res.stored) {
+      await sql`update idempotency_keys set state = 'done', response_status = ${res.status},
+        response_body = ${sql.json(res.body as never)} where merchant_id = ${merchantId} and key = ${key}`;
+    }
+    return { status: res.status, body: res.body, replayed: false };
   } catch (err) {
     // Nothing was created: free the key so the client can retry.
     await sql`delete from idempotency_keys where merchant_id = ${merchantId} and key = ${key} and state = 'in_flight'`;

@@ -61,7 +61,8 @@ export function registerInvoiceRoutes(
           merchant: c.get('merchant'),
           ...(key ? { idempotencyKey: key } : {}),
         });
-        return { status: 201, body: json };
+        // With a key, the invoice's own write stored this answer under it (src/invoices/store.ts).
+        return { status: 201, body: json, stored: key !== undefined };
       };
       const res = key
         ? await withIdempotency(

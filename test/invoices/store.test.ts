@@ -2,6 +2,7 @@
 // creations share statements, yet each invoice is stored whole or not at all, gets indexes nobody
 // else gets, and fails alone when it is the one that breaks a constraint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
 import { reserveIndexBatch } from '../../src/chains/utxo/adapter';
 import { createSql, type Sql } from '../../src/db/client';
 import { createInvoice } from '../../src/invoices/create';
@@ -203,5 +204,30 @@ describe('the invoice store', () => {
       expect(r.headers.get('idempotent-replayed')).toBe('true');
       expect(await r.json()).toEqual(made[i]);
     }
+  });
+
+  it('an Idempotency-Key is completed by the invoice write itself, not by a second update', async () => {
+    const services = createServices(ctx.config, counting, {
+      ...ctx.services,
+      invoices: createInvoiceStore(counting),
+    });
+    const app = createApp(ctx.config, services);
+    const shop = await createTestMerchant(ctx);
+    const post = () =>
+      app.request('/v1/invoices', jsonRequest(shop.apiKey.apiKey, BODY, { 'idempotency-key': 'one-write' }));
+    statements.length = 0;
+    const first = await post();
+    expect(first.status).toBe(201);
+    expect(statements.filter((q) => /update idempotency_keys/.test(q))).toEqual([
+      expect.stringContaining('insert into invoices'),
+    ]);
+    const [row] = await ctx.db.sql<{ state: string; response_status: number; response_body: unknown }[]>`
+      select state, response_status, response_body from idempotency_keys
+      where merchant_id = ${shop.merchant.id} and key = 'one-write'`;
+    const made = await first.json();
+    expect(row).toEqual({ state: 'done', response_status: 201, response_body: made });
+    const again = await post();
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(made);
   });
 });
