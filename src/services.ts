@@ -15,7 +15,7 @@ import { policyFromConfig } from './http/ratelimit';
 import type { StateDeps } from './invoices/state';
 import { createInvoiceStore, type InvoiceStore } from './invoices/store';
 import { createLogger, type Logger } from './lib/log';
-import type { KeyMode } from './merchants/apikeys';
+import { type ApiKeyRecord, createKeyUseRecorder, type KeyMode } from './merchants/apikeys';
 import { createRateSourcesFromConfig, createRatesService, type RatesService } from './rates/aggregate';
 import { type UtxoService, utxoServiceFromConfig } from './watch/utxo';
 import { secretBoxFromConfig } from './webhooks/keys';
@@ -44,6 +44,8 @@ export interface Services {
   readonly credentials: CredentialLookup;
   /** The writes of invoice creation, batched across concurrent requests. */
   readonly invoices: InvoiceStore;
+  /** Records an API key's last use (at most once a minute per key; see createKeyUseRecorder). */
+  readonly noteKeyUse: (found: ApiKeyRecord) => Promise<void>;
   /** Derives UTXO receive addresses: inline, or on a derivation thread (Node, see src/node.ts). */
   readonly deriveAddresses: DeriveMany;
 }
@@ -111,5 +113,6 @@ export function createServices(
     credentials: overrides.credentials ?? createCredentialLookup(sql, policyFromConfig(config)),
     invoices: overrides.invoices ?? createInvoiceStore(sql, derive),
     deriveAddresses: derive,
+    noteKeyUse: overrides.noteKeyUse ?? createKeyUseRecorder(sql),
   };
 }

@@ -2,7 +2,7 @@
 // route makes is scoped by its merchant id, so another tenant's invoice is simply not found.
 import type { Context, MiddlewareHandler } from 'hono';
 import { AuthError } from '../lib/errors';
-import { isApiKeyShaped, noteKeyUse, type Principal, verifyApiKey } from '../merchants/apikeys';
+import { isApiKeyShaped, type Principal, verifyApiKey } from '../merchants/apikeys';
 import type { Merchant } from '../merchants/repository';
 import type { Services } from '../services';
 import {
@@ -83,7 +83,7 @@ export function merchantAuth(): MiddlewareHandler<AppEnv> {
       throw err;
     }
     const record = found.key!;
-    await noteKeyUse(sql, record);
+    await services.noteKeyUse(record);
     c.set('principal', principal);
     c.set('merchant', record.merchant);
     await next();

@@ -114,11 +114,38 @@ export function verifyApiKey(key: string, found: ApiKeyRecord | undefined, expec
   return { merchantId: found.merchant.id, keyId: found.id, mode: found.mode };
 }
 
+const KEY_USE_EVERY_MS = 60_000;
+
 /** Records a key's last use at most once a minute: auth must not turn every read into a write. */
 export async function noteKeyUse(q: Queryable, found: ApiKeyRecord): Promise<void> {
-  if (!found.lastUsedAt || Date.now() - new Date(found.lastUsedAt).getTime() > 60_000) {
+  if (!found.lastUsedAt || Date.now() - new Date(found.lastUsedAt).getTime() > KEY_USE_EVERY_MS) {
     await q`update api_keys set last_used_at = now() where id = ${found.id}`;
   }
+}
+
+/**
+ * noteKeyUse for a busy process. Concurrent requests with one key read the same stale last use, and
+ * each would write it: a queue on the key's row lock once a minute. Here the first request of the
+ * process writes it and the others go on; a failed write is tried again by the next request.
+ */
+export function createKeyUseRecorder(q: Queryable): (found: ApiKeyRecord) => Promise<void> {
+  const recordedAt = new Map<string, number>(); // key id → when this process last recorded its use
+  return async (found) => {
+    const now = Date.now();
+    const mine = recordedAt.get(found.id);
+    if (mine !== undefined && now - mine <= KEY_USE_EVERY_MS) return;
+    if (found.lastUsedAt && now - new Date(found.lastUsedAt).getTime() <= KEY_USE_EVERY_MS) return;
+    if (recordedAt.size >= 10_000) {
+      for (const [id, at] of recordedAt) if (now - at > KEY_USE_EVERY_MS) recordedAt.delete(id);
+    }
+    recordedAt.set(found.id, now);
+    try {
+      await q`update api_keys set last_used_at = now() where id = ${found.id}`;
+    } catch (err) {
+      recordedAt.delete(found.id);
+      throw err;
+    }
+  };
 }
 
 /** Resolves one bearer key to its merchant (the API's middleware batches this: src/http/credentials.ts). */

@@ -3,15 +3,19 @@ import { base58 } from '@scure/base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, NotFoundError } from '../../src/lib/errors';
 import {
+  type ApiKeyRecord,
+  apiKeyFromJson,
+  apiKeysJson,
   authenticateApiKey,
   createApiKey,
+  createKeyUseRecorder,
   generateApiKey,
   hashApiKey,
   keyHashHex,
   revokeApiKey,
 } from '../../src/merchants/apikeys';
 import { createMerchant } from '../../src/merchants/repository';
-import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { freshDatabase, recordingClient, type TestDatabase } from '../helpers/db';
 
 let db: TestDatabase;
 let merchantId: string;
@@ -108,6 +112,39 @@ describe('authenticateApiKey', () => {
     const stale = await lastUsed();
     await authenticateApiKey(db.sql, created.apiKey, 'test');
     expect((await lastUsed())!.getTime()).toBeGreaterThan(stale!.getTime());
+  });
+
+  it('under concurrency a process records a stale last use once, not once per request', async () => {
+    const created = await createApiKey(db.sql, merchantId, 'test');
+    await db.sql`update api_keys set last_used_at = now() - interval '5 minutes' where id = ${created.id}`;
+    const read = async (): Promise<ApiKeyRecord> => {
+      const [row] = await db.sql<
+        { keys: unknown[] }[]
+      >`select ${apiKeysJson(db.sql, [keyHashHex(created.apiKey)])} as keys`;
+      return apiKeyFromJson(row!.keys[0]);
+    };
+    const stale = await read();
+    const { sql, statements } = recordingClient(db.url);
+    try {
+      const note = createKeyUseRecorder(sql);
+      // Every request of a batch read the same stale value.
+      await Promise.all(Array.from({ length: 20 }, () => note(stale)));
+      const updates = () => statements.filter((q) => q.includes('update api_keys'));
+      expect(updates()).toHaveLength(1);
+      const fresh = await read();
+      expect(Date.now() - new Date(fresh.lastUsedAt!).getTime()).toBeLessThan(60_000);
+      await note(stale);
+      await note(fresh);
+      expect(updates()).toHaveLength(1);
+      // A write that fails is tried again by the next request.
+      const other = await createApiKey(db.sql, merchantId, 'test');
+      const otherRecord = { ...stale, id: other.id };
+      const failing = createKeyUseRecorder((() => Promise.reject(new Error('db down'))) as never);
+      await expect(failing(otherRecord)).rejects.toThrow('db down');
+      await expect(failing(otherRecord)).rejects.toThrow('db down');
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
   });
 
   it('the key made with the merchant works', async () => {
