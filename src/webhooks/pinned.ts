@@ -39,8 +39,13 @@ export function pinnedFetch(opts: DeliverableUrlOptions): typeof fetch {
   return made;
 }
 
+export interface PinnedFetchOptions extends DeliverableUrlOptions {
+  /** PEM certificates trusted besides the system's (a private receiver's own CA). */
+  readonly extraCa?: readonly string[];
+}
+
 /** A fetch (enough of it for deliveries: method, headers, body, signal) over pinned connections. */
-export function createPinnedFetch(opts: DeliverableUrlOptions): typeof fetch {
+export function createPinnedFetch(opts: PinnedFetchOptions): typeof fetch {
   const resolve = opts.resolve ?? systemResolve;
   const lookup = (hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
     const answers = opts.allowPrivate
@@ -75,17 +80,22 @@ export function createPinnedFetch(opts: DeliverableUrlOptions): typeof fetch {
     | undefined;
   const clientFor = async (protocol: 'http:' | 'https:') => {
     if (!client) {
-      client = Promise.all([import('node:http'), import('node:https'), import('node:stream')]).then(
-        ([http, https, stream]) => {
-          const keepAlive = { keepAlive: true, maxFreeSockets: 8, timeout: 60_000 };
-          return {
-            http,
-            https,
-            Readable: stream.Readable,
-            agents: { http: new http.Agent(keepAlive), https: new https.Agent(keepAlive) },
-          };
-        },
-      );
+      client = Promise.all([
+        import('node:http'),
+        import('node:https'),
+        import('node:stream'),
+        import('node:tls'),
+      ]).then(([http, https, stream, tls]) => {
+        const keepAlive = { keepAlive: true, maxFreeSockets: 8, timeout: 60_000 };
+        // `ca` replaces the system's list, so an extra CA is added to it, not given alone.
+        const ca = opts.extraCa?.length ? { ca: [...tls.rootCertificates, ...opts.extraCa] } : {};
+        return {
+          http,
+          https,
+          Readable: stream.Readable,
+          agents: { http: new http.Agent(keepAlive), https: new https.Agent({ ...keepAlive, ...ca }) },
+        };
+      });
     }
     const c = await client;
     return protocol === 'https:'

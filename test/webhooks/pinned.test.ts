@@ -1,6 +1,8 @@
 // The pinned fetch of webhook deliveries (src/webhooks/pinned.ts): the connection goes to the address
 // the checked resolution answered, never to a second, unchecked lookup's.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchText, TimeoutError } from '../../src/lib/http';
@@ -132,5 +134,60 @@ describe('createPinnedFetch', () => {
       },
     });
     await expect(pinned(`http://nowhere.invalid:${port}/`)).rejects.toMatchObject({ reason: 'unresolvable' });
+  });
+});
+
+describe('createPinnedFetch over https', () => {
+  // A self-signed certificate for webhook.test (test/fixtures/tls), trusted only where said.
+  const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
+  const cert = fixture('webhook.test.crt');
+  let tlsServer: ReturnType<typeof createTlsServer>;
+  let tlsPort: number;
+  const servernames: (string | false)[] = [];
+  beforeAll(async () => {
+    tlsServer = createTlsServer({ cert, key: fixture('webhook.test.key') }, (req, res) => {
+      servernames.push((req.socket as import('node:tls').TLSSocket).servername);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`tls ${req.headers.host}`);
+    });
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', () => r()));
+    tlsPort = (tlsServer.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    tlsServer.closeAllConnections();
+    await new Promise<void>((r) => tlsServer.close(() => r()));
+  });
+
+  it('connects to the pinned address yet verifies the certificate for the URL’s name (SNI too)', async () => {
+    const { resolve, calls } = scripted(['127.0.0.1']);
+    const pinned = createPinnedFetch({ allowPrivate: true, resolve, extraCa: [cert] });
+    const res = await pinned(`https://webhook.test:${tlsPort}/hooks`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(`tls webhook.test:${tlsPort}`);
+    expect(calls).toEqual(['webhook.test']);
+    expect(servernames.at(-1)).toBe('webhook.test');
+  });
+
+  it('refuses a certificate for another name, and one nobody trusts', async () => {
+    const wrongName = createPinnedFetch({
+      allowPrivate: true,
+      resolve: scripted(['127.0.0.1']).resolve,
+      extraCa: [cert],
+    });
+    await expect(wrongName(`https://other.test:${tlsPort}/`)).rejects.toMatchObject({
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
+    const untrusted = createPinnedFetch({ allowPrivate: true, resolve: scripted(['127.0.0.1']).resolve });
+    await expect(untrusted(`https://webhook.test:${tlsPort}/`)).rejects.toMatchObject({
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+  });
+
+  it('checks the resolved address over https as over http (DNS rebinding)', async () => {
+    const pinned = createPinnedFetch({
+      allowPrivate: false,
+      resolve: scripted(['127.0.0.1']).resolve,
+      extraCa: [cert],
+    });
+    await expect(pinned(`https://webhook.test:${tlsPort}/`)).rejects.toBeInstanceOf(UnsafeWebhookUrlError);
   });
 });
