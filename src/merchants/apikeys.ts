@@ -116,11 +116,14 @@ export function verifyApiKey(key: string, found: ApiKeyRecord | undefined, expec
 
 const KEY_USE_EVERY_MS = 60_000;
 
+const usedLately = (found: ApiKeyRecord, now: number): boolean =>
+  found.lastUsedAt !== null && now - new Date(found.lastUsedAt).getTime() <= KEY_USE_EVERY_MS;
+
+const recordKeyUse = (q: Queryable, id: string) => q`update api_keys set last_used_at = now() where id = ${id}`;
+
 /** Records a key's last use at most once a minute: auth must not turn every read into a write. */
 export async function noteKeyUse(q: Queryable, found: ApiKeyRecord): Promise<void> {
-  if (!found.lastUsedAt || Date.now() - new Date(found.lastUsedAt).getTime() > KEY_USE_EVERY_MS) {
-    await q`update api_keys set last_used_at = now() where id = ${found.id}`;
-  }
+  if (!usedLately(found, Date.now())) await recordKeyUse(q, found.id);
 }
 
 /**
@@ -133,14 +136,13 @@ export function createKeyUseRecorder(q: Queryable): (found: ApiKeyRecord) => Pro
   return async (found) => {
     const now = Date.now();
     const mine = recordedAt.get(found.id);
-    if (mine !== undefined && now - mine <= KEY_USE_EVERY_MS) return;
-    if (found.lastUsedAt && now - new Date(found.lastUsedAt).getTime() <= KEY_USE_EVERY_MS) return;
+    if ((mine !== undefined && now - mine <= KEY_USE_EVERY_MS) || usedLately(found, now)) return;
     if (recordedAt.size >= 10_000) {
       for (const [id, at] of recordedAt) if (now - at > KEY_USE_EVERY_MS) recordedAt.delete(id);
     }
     recordedAt.set(found.id, now);
     try {
-      await q`update api_keys set last_used_at = now() where id = ${found.id}`;
+      await recordKeyUse(q, found.id);
     } catch (err) {
       recordedAt.delete(found.id);
       throw err;
