@@ -119,7 +119,8 @@ const KEY_USE_EVERY_MS = 60_000;
 const usedLately = (found: ApiKeyRecord, now: number): boolean =>
   found.lastUsedAt !== null && now - new Date(found.lastUsedAt).getTime() <= KEY_USE_EVERY_MS;
 
-const recordKeyUse = (q: Queryable, id: string) => q`update api_keys set last_used_at = now() where id = ${id}`;
+const recordKeyUse = (q: Queryable, id: string) =>
+  q`update api_keys set last_used_at = now() where id = ${id}`;
 
 /** Records a key's last use at most once a minute: auth must not turn every read into a write. */
 export async function noteKeyUse(q: Queryable, found: ApiKeyRecord): Promise<void> {
