@@ -87,6 +87,9 @@ export interface PollClaim {
   readonly reserved: number;
 }
 
+/** Requests of an Esplora round besides the addresses: the tip height. */
+const ROUND_OVERHEAD = 1;
+
 export interface AddressPollSchedule {
   readonly network: NetworkId;
   readonly policy: PollPolicy;
@@ -240,7 +243,7 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
   return {
     network,
     policy,
-    async claimDue(targets, now, overhead = 2) {
+    async claimDue(targets, now, overhead = ROUND_OVERHEAD) {
       const full = now.getTime() - syncedAt >= resyncMs || now.getTime() < syncedAt;
       await ensureRows(targets, now, full);
       if (full) syncedAt = now.getTime();
@@ -253,7 +256,7 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
       );
     },
 
-    async claimInvoice(invoiceId, targets, now, overhead = 2) {
+    async claimInvoice(invoiceId, targets, now, overhead = ROUND_OVERHEAD) {
       await ensureRows(targets, now, false);
       await sql`update utxo_address_polls set checkout_seen_at = ${now},
           next_poll_at = least(next_poll_at, ${now}::timestamptz + ${policy.hotMs} * interval '1 millisecond')

@@ -45,7 +45,6 @@ beforeAll(async () => {
     const path = req.url ?? '';
     hits.push({ path, t: clock });
     if (path === '/blocks/tip/height') return send(fixture('tip-height.txt'))(req, res);
-    if (path === '/blocks/tip/hash') return send(fixture('tip-hash.txt'))(req, res);
     const m = /^\/address\/([^/]+)\/txs$/.exec(path);
     if (m) return (addressAnswer(decodeURIComponent(m[1]!)) ?? send('[]'))(req, res);
     send('Transaction not found', 404)(req, res);

@@ -153,7 +153,6 @@ export interface EsploraClient {
   /** HTTP requests sent so far, retries included (budget accounting). */
   readonly requests: number;
   tipHeight(): Promise<number>;
-  tipHash(): Promise<string>;
   /** Newest first: up to 50 mempool transactions, then up to 25 confirmed. */
   addressTxs(address: string): Promise<EsploraTx[]>;
   /** Confirmed transactions older than `lastSeenTxid` (25 per page). */
@@ -261,10 +260,6 @@ export function createEsploraClient(options: EsploraClientOptions): EsploraClien
         throw new EsploraError(`esplora tip height is not a number: ${text.slice(0, 40)}`);
       return Number(text);
     },
-    async tipHash() {
-      const text = must('/blocks/tip/hash', await request('/blocks/tip/hash')).trim();
-      return txidOk(text);
-    },
     async addressTxs(a) {
       return (await json(`/address/${addr(a)}/txs`, TxListSchema)) ?? [];
     },
@@ -321,9 +316,9 @@ export interface EsploraBackendOptions {
   readonly logger?: Logger;
 }
 
+/** Informational (Esplora answers by address, so a round needs no position): the tip it saw. */
 export interface EsploraCursor {
   readonly tipHeight: number;
-  readonly tipHash: string;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
@@ -385,8 +380,8 @@ export function createEsploraBackend(options: EsploraBackendOptions): UtxoBacken
     broadcast: (hex) => client.broadcast(hex),
     async observe(input: ObserveInput): Promise<Observation> {
       const requestsBefore = client.requests;
+      // One request for the tip per round: public Esplora servers rate-limit by request.
       const tip = await client.tipHeight();
-      const tipHash = await client.tipHash();
       const payerOf = new Map<string, string>();
       for (const p of input.known.values()) for (const op of p.inputs) payerOf.set(op, p.txid);
 
@@ -449,7 +444,7 @@ export function createEsploraBackend(options: EsploraBackendOptions): UtxoBacken
         verdicts.set(p.txid, status ? statusOf(status) : await judgeMissing(p, spends));
       });
 
-      const cursor: EsploraCursor = { tipHeight: tip, tipHash };
+      const cursor: EsploraCursor = { tipHeight: tip };
       return {
         cursor,
         tipHeight: tip,

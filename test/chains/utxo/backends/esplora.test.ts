@@ -43,7 +43,6 @@ const json = (name: string): Handler => text(fixture(name));
 function standardRoutes() {
   routes = new Map<string, Handler>([
     ['/blocks/tip/height', text(fixture('tip-height.txt'))],
-    ['/blocks/tip/hash', text(fixture('tip-hash.txt'))],
     [`/address/${A}/txs`, json('address-txs.json')],
     [`/address/${B}/txs`, json('address-txs-busy.json')],
     [`/address/${B}/txs/chain/${BUSY[24]!.txid}`, json('address-txs-chain-busy.json')],
@@ -80,6 +79,10 @@ describe('Esplora backend: parsing', () => {
   it('reports every output paying a watched script, with confirmations, senders and RBF', async () => {
     const obs = await backend().observe({ cursor: undefined, watched: watched([[A, SA]]), known: new Map() });
     expect(obs.tipHeight).toBe(72391);
+    // One request for the tip, one for the address's history: nothing else is asked for.
+    expect(hits).toEqual(['GET /blocks/tip/height', `GET /address/${A}/txs`]);
+    expect(obs.stats.requests).toBe(2);
+    expect(obs.cursor).toEqual({ tipHeight: 72391 });
     const byKey = new Map(obs.outputs.map((o) => [`${o.txid}:${o.vout}`, o]));
     expect([...byKey.keys()].sort()).toEqual(
       [`${MEMPOOL_TX}:0`, `${TWO_OUT_TX}:0`, `${TWO_OUT_TX}:1`, `${COINBASE_TX}:0`].sort(),
