@@ -6,11 +6,13 @@ import type { Context } from 'hono';
 import { createListStore, type ListStore } from './aml/screen';
 import { screeningFromConfig } from './aml/wiring';
 import { type App, createApp } from './app';
+import { evmServiceFromConfig } from './chains/evm/service';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createSql } from './db/client';
 import { createLogger } from './lib/log';
 import { createServices, type Services } from './services';
 import { runTick } from './watch/tick';
+import { utxoServiceFromConfig } from './watch/utxo';
 import { MissingEncryptionKeyError } from './webhooks/keys';
 import type { SecretBox } from './webhooks/secrets';
 
@@ -102,10 +104,15 @@ function requestServices(config: Config, env: WorkerEnv, requestUrl?: string): S
   const screening = screeningFromConfig(effective, sql, state, logger, {
     listStore: listStoreFor(env.HYPERDRIVE.connectionString),
   });
+  // Services live for one request or one cron run here: a watcher's lease is given back when its tick
+  // ends, or checkout pages' checks in other isolates would find the chain busy until it expired.
+  const watcher = { releaseLeaseAfterTick: true };
   return createServices(effective, sql, {
     logger,
     state,
     screening,
+    evm: evmServiceFromConfig(effective, { sql, state, logger, screening, watcher }),
+    utxo: utxoServiceFromConfig(effective, { sql, state, logger, screening, watcher }),
     ...(effective.WEBHOOK_ENCRYPTION_KEY ? {} : { secretBox: noKeyBox }),
   });
 }

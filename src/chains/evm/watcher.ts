@@ -56,6 +56,11 @@ export interface EvmWatcherOptions {
   readonly leaseMs?: number;
   /** False runs without the lease (tests of concurrent watchers). */
   readonly useLease?: boolean;
+  /**
+   * Every tick gives its lease back when it ends: for a process that lives for one tick (a Workers
+   * cron run), whose lease would otherwise keep checkout pages' checks out for `leaseMs`.
+   */
+  readonly releaseLeaseAfterTick?: boolean;
   /** Counted payments are re-checked (confirmations, reorgs) until this deep; default 24. */
   readonly finalityDepth?: number;
   /** Blocks scanned per tick at most (catching up takes several ticks); default 100. */
@@ -472,7 +477,9 @@ export function createEvmWatcher(options: EvmWatcherOptions): EvmWatcher {
     if (!fromCheck) lastLoopTickMs = Date.now();
     // A check's watcher may live for one request (Workers): were it to keep the lease, every other
     // request and the cron would find the network busy until it expired. A loop keeps its lease.
-    const release = useLease && fromCheck && Date.now() - lastLoopTickMs > leaseMs;
+    const release =
+      useLease &&
+      (options.releaseLeaseAfterTick === true || (fromCheck && Date.now() - lastLoopTickMs > leaseMs));
     try {
       return await scanOnce(now);
     } finally {

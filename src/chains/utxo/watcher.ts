@@ -10,7 +10,7 @@ import { confirmPayment, markPaymentGone, recordPayment, type StateDeps } from '
 import { randomHex } from '../../lib/ids';
 import type { Logger } from '../../lib/log';
 import { type Decimal, parseDecimal } from '../../lib/money';
-import { tryAcquireLease } from '../../watch/leases';
+import { releaseLease, tryAcquireLease } from '../../watch/leases';
 import type { AssetId, NetworkId } from '../networks';
 import { EsploraError } from './backends/esplora';
 import type { KnownPayment, Observation, ObservedOutput, UtxoBackend, Verdict } from './backends/types';
@@ -31,6 +31,11 @@ export interface UtxoWatcherOptions {
   readonly leaseMs?: number;
   /** False runs without the lease (tests of concurrent watchers). */
   readonly useLease?: boolean;
+  /**
+   * Every tick gives its lease back when it ends: for a process that lives for one tick (a Workers
+   * cron run, or a Workers request's check), whose lease would otherwise keep the others out.
+   */
+  readonly releaseLeaseAfterTick?: boolean;
   /** Counted payments are re-checked (confirmations, reorgs) until this deep; default 24. */
   readonly finalityDepth?: number;
   /** The whole watched set is reloaded this often (new invoices are added every tick); default 30 s. */
@@ -360,9 +365,19 @@ export function createUtxoWatcher(options: UtxoWatcherOptions): UtxoWatcher {
   const recentChecks = new Map<string, number>();
 
   async function tick(now = new Date()): Promise<UtxoTickResult> {
-    if (options.useLease !== false && !(await tryAcquireLease(sql, leaseName, holder, leaseMs))) {
+    const useLease = options.useLease !== false;
+    if (useLease && !(await tryAcquireLease(sql, leaseName, holder, leaseMs))) {
       return { network, skipped: 'busy', recorded: 0, updated: 0, gone: 0 };
     }
+    try {
+      return await leasedTick(now);
+    } finally {
+      if (useLease && options.releaseLeaseAfterTick)
+        await releaseLease(sql, leaseName, holder).catch(() => {});
+    }
+  }
+
+  async function leasedTick(now: Date): Promise<UtxoTickResult> {
     await loadWatched(now);
     if (options.schedule) return scheduledTick(options.schedule, now);
     const [cursorRow] = await sql<{ cursor: unknown }[]>`

@@ -177,6 +177,17 @@ describe('EVM watcher on anvil', () => {
     await sql()`delete from leases where name = 'evm:anvil'`;
   });
 
+  it('gives the lease back after each tick when told to (a Workers cron run lives for one tick)', async () => {
+    const oneShot = env.watcher({ holder: 'cron-run', useLease: true, releaseLeaseAfterTick: true });
+    expect((await oneShot.tick()).skipped).toBeUndefined();
+    expect(await sql()`select holder from leases where name = 'evm:anvil'`).toEqual([]);
+    // So a checkout page's check right after it is not kept out.
+    const page = env.watcher({ holder: 'page', useLease: true });
+    expect((await page.tick()).skipped).toBeUndefined();
+    expect(await sql()`select holder from leases where name = 'evm:anvil'`).toEqual([{ holder: 'page' }]);
+    await sql()`delete from leases where name = 'evm:anvil'`;
+  });
+
   it('credits once when the process dies after recording and before saving the cursor', async () => {
     const inv = await env.invoice('15000.00');
     await tick();

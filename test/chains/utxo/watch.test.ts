@@ -358,6 +358,19 @@ describe.runIf(litecoindAvailable())('UTXO watcher on litecoind regtest (JSON-RP
     expect(results.filter((r) => r.skipped === 'busy')).toHaveLength(1);
   });
 
+  it('gives the lease back after each tick when told to (a Workers cron run lives for one tick)', async () => {
+    await env.ctx.db.sql`delete from leases`;
+    const oneShot = env.watcher(backend(), { holder: 'cron-run', releaseLeaseAfterTick: true });
+    expect((await oneShot.tick()).skipped).toBeUndefined();
+    expect(await env.ctx.db.sql`select holder from leases`).toEqual([]);
+    const loop = env.watcher(backend(), { holder: 'loop' });
+    expect((await loop.tick()).skipped).toBeUndefined();
+    // A loop keeps its lease between ticks, so the one-shot watcher now finds the chain busy.
+    expect(await env.ctx.db.sql`select holder from leases`).toEqual([{ holder: 'loop' }]);
+    expect((await oneShot.tick()).skipped).toBe('busy');
+    await env.ctx.db.sql`delete from leases`;
+  });
+
   it('runs from the gateway tick when <NETWORK>_RPC_URL is configured, screening each new payment', async () => {
     const config = loadConfig({
       NETWORK_MODE: 'sandbox',
