@@ -138,9 +138,8 @@ export function createKeyUseRecorder(q: Queryable): (found: ApiKeyRecord) => Pro
     const now = Date.now();
     const mine = recordedAt.get(found.id);
     if ((mine !== undefined && now - mine <= KEY_USE_EVERY_MS) || usedLately(found, now)) return;
-    if (recordedAt.size >= 10_000) {
-      for (const [id, at] of recordedAt) if (now - at > KEY_USE_EVERY_MS) recordedAt.delete(id);
-    }
+    // Forgetting costs at most one extra write per key, so a full memo is simply emptied.
+    if (recordedAt.size >= 10_000) recordedAt.clear();
     recordedAt.set(found.id, now);
     try {
       await recordKeyUse(q, found.id);
