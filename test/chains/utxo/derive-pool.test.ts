@@ -12,16 +12,9 @@ import {
 import { type DerivationThreads, startDerivationThreads } from '../../../src/chains/utxo/derive-pool';
 import { silentLogger } from '../../../src/lib/log';
 import { createTestContext, createTestMerchant, jsonRequest, randomAccountKey } from '../../helpers/services';
-import { refAddress, withVersion } from './reference';
+import { refAddress, VPUB, withVersion, ZPUB } from './reference';
 
-// BIP84 "abandon … about" account key, and a random wallet's testnet key.
-const ZPUB =
-  'zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNf' +
-  'E3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs';
 const XPUB84 = withVersion(ZPUB, 0x0488b21e);
-const VPUB =
-  'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQ' +
-  'iitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc';
 
 const jobsOf = (n: number, from = 0): AddressJob[] =>
   Array.from({ length: n }, (_, i) => ({ network: 'bitcoin' as const, keyText: ZPUB, index: from + i }));

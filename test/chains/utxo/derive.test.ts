@@ -26,16 +26,13 @@ import {
   refAddress,
   refNode,
   refOutputScriptHex,
+  VPUB,
   withVersion,
+  ZPUB,
 } from './reference';
 
-// Published vectors: BIP84 and BIP86 ("abandon … about", master fingerprint 73c5da0a).
-const ZPUB =
-  'zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNf' +
-  'E3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs';
-const VPUB =
-  'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQ' +
-  'iitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc';
+// Published vectors: BIP84 (ZPUB, VPUB in ./reference) and BIP86 ("abandon … about", master
+// fingerprint 73c5da0a).
 const XPUB86 =
   'xpub6BgBgsespWvERF3LHQu6CnqdvfEvtMcQjYrcRzx53QJjSxarj2af' +
   'YWcLteoGVky7D3UKDP9QyrLprQ3VCECoY49yfdDEHGCtMMj92pReUsQ';

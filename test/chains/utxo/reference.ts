@@ -10,6 +10,14 @@ import * as ecc from 'tiny-secp256k1';
 initEccLib(ecc);
 export const bip32 = BIP32Factory(ecc);
 
+// BIP84's published account keys of "abandon … about": mainnet m/84'/0'/0' and testnet m/84'/1'/0'.
+export const ZPUB =
+  'zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNf' +
+  'E3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs';
+export const VPUB =
+  'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQ' +
+  'iitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc';
+
 export const MNEMONIC =
   'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 
