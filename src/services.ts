@@ -1,5 +1,6 @@
-// Everything the app and the jobs need, built once per process (or per request on Workers) and
-// passed in: no module-level singletons, so tests build their own against a real database.
+// Everything the app and the jobs need, built once per process (on Workers once per request, over what
+// the isolate keeps: see src/worker.ts) and passed in: no module-level singletons, so tests build their
+// own against a real database.
 
 import type { ScreeningService } from './aml/screen';
 import { screeningFromConfig } from './aml/wiring';
@@ -54,29 +55,32 @@ export function keyModeFor(config: Config): KeyMode {
   return config.NETWORK_MODE === 'mainnet' ? 'live' : 'test';
 }
 
+/** The rate sources and their cache: one per process (Node) or per isolate (Workers, src/worker.ts). */
+export function ratesFromConfig(config: Config, logger: Logger): RatesService {
+  return createRatesService({
+    sources: createRateSourcesFromConfig({
+      mode: config.NETWORK_MODE,
+      urls: {
+        nbk: config.NBK_URL,
+        binance: config.BINANCE_URL,
+        kraken: config.KRAKEN_URL,
+        coingecko: config.COINGECKO_URL,
+      },
+      timeoutMs: config.RATE_TIMEOUT_MS,
+    }),
+    maxAgeMs: config.RATE_MAX_AGE_SECONDS * 1000,
+    cacheTtlMs: Math.min(config.RATE_CACHE_SECONDS, config.RATE_MAX_AGE_SECONDS) * 1000,
+    logger,
+  });
+}
+
 export function createServices(
   config: Config,
   sql: Sql,
   overrides: Partial<Omit<Services, 'config' | 'sql'>> = {},
 ): Services {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
-  const rates =
-    overrides.rates ??
-    createRatesService({
-      sources: createRateSourcesFromConfig({
-        mode: config.NETWORK_MODE,
-        urls: {
-          nbk: config.NBK_URL,
-          binance: config.BINANCE_URL,
-          kraken: config.KRAKEN_URL,
-          coingecko: config.COINGECKO_URL,
-        },
-        timeoutMs: config.RATE_TIMEOUT_MS,
-      }),
-      maxAgeMs: config.RATE_MAX_AGE_SECONDS * 1000,
-      cacheTtlMs: Math.min(config.RATE_CACHE_SECONDS, config.RATE_MAX_AGE_SECONDS) * 1000,
-      logger,
-    });
+  const rates = overrides.rates ?? ratesFromConfig(config, logger);
   const state = overrides.state ?? { publicUrl: config.PUBLIC_URL };
   const screening = overrides.screening ?? screeningFromConfig(config, sql, state, logger);
   const evm =

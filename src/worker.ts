@@ -1,16 +1,23 @@
 // Cloudflare Workers entry: the same Hono app and ticks as src/node.ts, over PostgreSQL through Hyperdrive.
-// workerd forbids I/O objects (sockets) across requests, so each request and each cron run gets its own
-// postgres.js client; Hyperdrive pools the real connections. Migrations are not run here (they read
-// files): apply them with `npm run cli -- migrate` before deploying.
+// What can outlive a request lives per isolate: the parsed config, the app, the rate cache, the
+// screening lists, EVM RPC clients and oracle contracts. Sockets never cross requests (workerd forbids
+// it), so each request and each cron run gets its own postgres.js client with one connection; Hyperdrive
+// pools the real ones. Migrations are not run here (they read files): apply them with
+// `npm run cli -- migrate` before deploying.
 import type { Context } from 'hono';
 import { createListStore, type ListStore } from './aml/screen';
-import { screeningFromConfig } from './aml/wiring';
+import type { OracleTarget } from './aml/screeners/oracle';
+import { oraclesFromConfig, screeningFromConfig } from './aml/wiring';
 import { type App, createApp } from './app';
+import type { EvmNetworkConfig } from './chains/evm/config';
+import { createEvmRpc, type EvmRpc } from './chains/evm/rpc';
 import { evmServiceFromConfig } from './chains/evm/service';
+import type { NetworkId } from './chains/networks';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createSql } from './db/client';
-import { createLogger } from './lib/log';
-import { createServices, type Services } from './services';
+import { createLogger, type Logger } from './lib/log';
+import type { RatesService } from './rates/aggregate';
+import { createServices, ratesFromConfig, type Services } from './services';
 import { runTick } from './watch/tick';
 import { utxoServiceFromConfig } from './watch/utxo';
 import { MissingEncryptionKeyError } from './webhooks/keys';
@@ -37,19 +44,25 @@ export interface WorkerScheduledController {
 }
 
 /**
- * Connections per request. postgres.js opens them lazily, so a request that runs one query opens one;
- * a request with a transaction plus a side query needs two. Workers allow six simultaneous
- * outbound connections per request, so five leaves room for a rate fetch.
+ * One connection per request or cron run, as Hyperdrive's postgres.js guide has it: concurrent queries
+ * are pipelined on it, and each extra connection cost a round trip to open (and, with fetch_types on,
+ * a pg_type lookup) before its first query.
  */
-const WORKER_POOL_MAX = 5;
+const WORKER_POOL_MAX = 1;
 
 interface Isolate {
   readonly config: Config;
   readonly app: App;
+  readonly logger: Logger;
+  /** Rate quotes cached for RATE_CACHE_SECONDS: one round of the sources per isolate, not per invoice. */
+  readonly rates: RatesService;
+  /** Oracle contract interfaces (ethers providers speak over fetch, no socket). */
+  readonly oracles: Partial<Record<NetworkId, OracleTarget>>;
+  /** EVM JSON-RPC clients by network, with their failover state (fetch per call, no socket). */
+  readonly evmRpcs: Map<string, EvmRpc>;
 }
 
-// Per isolate, keyed on the env object the runtime hands every invocation: the config is parsed and
-// the app (routes, OpenAPI document) built once; only the database client is made per request.
+// Per isolate, keyed on the env object the runtime hands every invocation: built by its first request.
 const isolates = new WeakMap<object, Isolate>();
 
 // The screening lists in memory (up to a million addresses), per isolate and database: loaded by the
@@ -70,8 +83,16 @@ function isolateFor(env: WorkerEnv): Isolate {
   let found = isolates.get(env);
   if (!found) {
     const config = loadConfig(stringVars(env));
-    const app = createApp(config, (c: Context) => requestServices(config, c.env as WorkerEnv, c.req.url));
-    found = { config, app };
+    const logger = createLogger(config.LOG_LEVEL);
+    const built: Isolate = {
+      config,
+      logger,
+      rates: ratesFromConfig(config, logger),
+      oracles: oraclesFromConfig(config),
+      evmRpcs: new Map(),
+      app: createApp(config, (c: Context) => requestServices(built, c.env as WorkerEnv, c.req.url)),
+    };
+    found = built;
     isolates.set(env, found);
   }
   return found;
@@ -85,33 +106,51 @@ function stringVars(env: WorkerEnv): Record<string, string | undefined> {
 }
 
 /**
- * Services for one request or one cron run. fetch_types stays on (Hyperdrive's guide turns it off
- * only for schemas without arrays; ours has text[] columns that postgres.js must parse). The client
- * is never ended: sql.end() inside workerd leaves an unhandled rejection, and the runtime closes the
- * sockets when the invocation finishes.
+ * Services for one request or one cron run, over what the isolate keeps. fetch_types is off (no
+ * pg_type round trip per connection; the built-in array types are registered statically, see
+ * db/arrays.ts) and prepared statements stay on (Hyperdrive caches them). The client is never ended:
+ * sql.end() inside workerd leaves an unhandled rejection, and the runtime closes the socket when the
+ * invocation finishes.
  */
-function requestServices(config: Config, env: WorkerEnv, requestUrl?: string): Services {
+function requestServices(isolate: Isolate, env: WorkerEnv, requestUrl?: string): Services {
   if (!env.HYPERDRIVE?.connectionString) {
     throw new ConfigError(['HYPERDRIVE: expected a Hyperdrive binding (see wrangler.toml)']);
   }
-  const sql = createSql(env.HYPERDRIVE.connectionString, { max: WORKER_POOL_MAX, fetchTypes: true });
+  const { config, logger, rates, oracles, evmRpcs } = isolate;
+  const sql = createSql(env.HYPERDRIVE.connectionString, { max: WORKER_POOL_MAX, fetchTypes: false });
   // Without PUBLIC_URL, checkout links point at the host the request came to rather than at the
   // Node default (127.0.0.1). Cron runs have no request: they need PUBLIC_URL (see wrangler.toml).
   const effective =
     !hasPublicUrl(env) && requestUrl ? { ...config, PUBLIC_URL: new URL(requestUrl).origin } : config;
-  const logger = createLogger(effective.LOG_LEVEL);
   const state = { publicUrl: effective.PUBLIC_URL };
   const screening = screeningFromConfig(effective, sql, state, logger, {
     listStore: listStoreFor(env.HYPERDRIVE.connectionString),
+    oracles,
   });
   // Services live for one request or one cron run here: a watcher's lease is given back when its tick
   // ends, or checkout pages' checks in other isolates would find the chain busy until it expired.
   const watcher = { releaseLeaseAfterTick: true };
+  const rpcFor = (net: EvmNetworkConfig): EvmRpc => {
+    // Keyed on the URLs too: a request-specific config never reuses another's client.
+    const key = `${net.network} ${net.rpcUrls.join(' ')}`;
+    let rpc = evmRpcs.get(key);
+    if (!rpc) {
+      rpc = createEvmRpc({
+        urls: net.rpcUrls,
+        timeoutMs: config.EVM_RPC_TIMEOUT_MS,
+        retries: config.EVM_RPC_RETRIES,
+        logger,
+      });
+      evmRpcs.set(key, rpc);
+    }
+    return rpc;
+  };
   return createServices(effective, sql, {
     logger,
+    rates,
     state,
     screening,
-    evm: evmServiceFromConfig(effective, { sql, state, logger, screening, watcher }),
+    evm: evmServiceFromConfig(effective, { sql, state, logger, screening, watcher, rpcFor }),
     utxo: utxoServiceFromConfig(effective, { sql, state, logger, screening, watcher }),
     ...(effective.WEBHOOK_ENCRYPTION_KEY ? {} : { secretBox: noKeyBox }),
   });
@@ -159,8 +198,9 @@ export default {
 
   /** The cron trigger runs the same tick as the Node loop; ticks lock rows, so overlapping runs are safe. */
   scheduled(controller: WorkerScheduledController, env: WorkerEnv, ctx: WorkerExecutionContext): void {
-    const { config } = isolateFor(env);
-    const services = requestServices(config, env);
+    const isolate = isolateFor(env);
+    const { config } = isolate;
+    const services = requestServices(isolate, env);
     if (!hasPublicUrl(env)) {
       services.logger.warn('PUBLIC_URL is not set: events from this cron run link to the default URL', {
         publicUrl: config.PUBLIC_URL,

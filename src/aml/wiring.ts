@@ -41,7 +41,7 @@ export function screeningFromConfig(
   sql: Sql,
   state: StateDeps,
   logger: Logger,
-  shared: { listStore?: ListStore } = {},
+  shared: { listStore?: ListStore; oracles?: Partial<Record<NetworkId, OracleTarget>> } = {},
 ): ScreeningService {
   return createScreening({
     sql,
@@ -58,7 +58,7 @@ export function screeningFromConfig(
           failPolicy: config.SCREENING_PROVIDER_FAIL_POLICY,
         }
       : undefined,
-    oracles: oraclesFromConfig(config),
+    oracles: shared.oracles ?? oraclesFromConfig(config),
     oracleTimeoutMs: config.SCREENING_PROVIDER_TIMEOUT_MS,
     failPolicy: config.SCREENING_PROVIDER_FAIL_POLICY,
   });

@@ -1,5 +1,6 @@
 // postgres.js client factory: one per process/request scope, passed in through services (no singleton).
 import postgres from 'postgres';
+import { registerBuiltinArrayTypes } from './arrays';
 
 // biome-ignore lint/suspicious/noExplicitAny: postgres.js's type map parameter
 export type Sql = postgres.Sql<any>;
@@ -11,7 +12,7 @@ export type Queryable = Sql | Tx;
 export interface SqlOptions {
   readonly max?: number;
   readonly connectTimeoutSeconds?: number;
-  /** Workers: a fresh client per request, never reused across requests. */
+  /** Off: no pg_type lookup per connection; the built-in array types are registered instead. */
   readonly fetchTypes?: boolean;
   readonly prepare?: boolean;
   /** Called with each statement's text as it is sent (benchmarks count round trips with it). */
@@ -19,13 +20,14 @@ export interface SqlOptions {
 }
 
 export function createSql(url: string, options: SqlOptions = {}): Sql {
-  return postgres(url, {
+  const fetchTypes = options.fetchTypes ?? true;
+  const sql = postgres(url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     idle_timeout: 30,
     // int8 columns (tiyn, counters) come back as bigint: money never passes through a float.
     types: { bigint: postgres.BigInt },
-    fetch_types: options.fetchTypes ?? true,
+    fetch_types: fetchTypes,
     prepare: options.prepare ?? true,
     onnotice: () => {},
     connection: { application_name: 'alatau-pay' },
@@ -33,6 +35,8 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
       ? { debug: (_conn: number, statement: string) => options.onStatement!(statement) }
       : {}),
   });
+  if (!fetchTypes) registerBuiltinArrayTypes(sql);
+  return sql;
 }
 
 /** numeric(78,0) columns (atomic amounts) arrive as strings; this turns them into bigint. */

@@ -8,7 +8,7 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
-import { createSql } from '../../src/db/client';
+import { createSql, type Sql } from '../../src/db/client';
 import * as entry from '../../src/worker';
 
 const worker = entry.default;
@@ -154,4 +154,81 @@ describe('the Worker inside workerd, on PostgreSQL through Hyperdrive', () => {
     expect(res.status, await res.clone().text()).toBe(201);
     expect(((await res.json()) as { secret: string }).secret).toMatch(/^whsec_/);
   });
+
+  it('fetches the rates once for two invoices in a row in testnet mode (the rate cache lives per isolate)', async () => {
+    const rates = inject('workersRatesUrl');
+    const testnet = {
+      ...env,
+      NETWORK_MODE: 'testnet',
+      NBK_URL: `${rates}/nbk`,
+      BINANCE_URL: `${rates}/binance`,
+      KRAKEN_URL: `${rates}/kraken`,
+      COINGECKO_URL: `${rates}/cg`,
+    };
+    const key = inject('workersTestnetApiKey');
+    const create = async (orderId: string) => {
+      const res = await worker.fetch(
+        new Request(`${BASE}/v1/invoices`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ amount: '15000.00', currency: 'KZT', orderId }),
+        }),
+        testnet,
+        createExecutionContext(),
+      );
+      expect(res.status, await res.clone().text()).toBe(201);
+      const inv = (await res.json()) as InvoiceJson;
+      expect(inv.paymentOptions.map((o) => o.option)).toEqual(['BTC@bitcoin-testnet4']);
+      return inv;
+    };
+    const asked = async () => (await (await fetch(`${rates}/requests`)).json()) as string[];
+
+    const first = await create('tn-1');
+    const afterFirst = await asked();
+    // All four services were asked for the first invoice...
+    for (const service of ['/nbk/', '/binance/', '/kraken/', '/cg/']) {
+      expect(
+        afterFirst.some((r) => r.startsWith(service)),
+        service,
+      ).toBe(true);
+    }
+    const second = await create('tn-2');
+    // ...and none for the second: the same rates, from the isolate's cache.
+    expect(await asked()).toEqual(afterFirst);
+    expect(second.paymentOptions[0]?.amountAtomic).toBe(first.paymentOptions[0]?.amountAtomic);
+  });
+
+  it('opens at most one database connection per request (create, read, checkout page)', async () => {
+    // pg_stat_database.sessions counts every connection ever opened to this database; the reader's
+    // own connection is opened before the first reading.
+    const reader = createSql(env.HYPERDRIVE.connectionString, { max: 1 });
+    await reader`select 1`;
+    const opened = async (request: () => Promise<Response>) => {
+      const before = await sessions(reader);
+      const res = await request();
+      expect(res.status, await res.clone().text()).toBeLessThan(300);
+      await res.arrayBuffer();
+      return (await sessions(reader)) - before;
+    };
+    let id = '';
+    const created = await opened(async () => {
+      const res = await call('/v1/invoices', {
+        method: 'POST',
+        body: JSON.stringify({ amount: '700.00', currency: 'KZT' }),
+      });
+      id = ((await res.clone().json()) as InvoiceJson).id;
+      return res;
+    });
+    const read = await opened(() => call(`/v1/invoices/${id}`));
+    const page = await opened(() => SELF.fetch(`${BASE}/pay/${id}`));
+    // Each one did reach the database (the counter works) through exactly one connection.
+    expect({ created, read, page }).toEqual({ created: 1, read: 1, page: 1 });
+  });
 });
+
+async function sessions(sql: Sql): Promise<number> {
+  // Statistics are read as of this query, not from the transaction's cached snapshot.
+  const [row] = await sql<{ n: string }[]>`
+    select sessions::text as n from pg_stat_database where datname = current_database()`;
+  return Number(row?.n);
+}
