@@ -7,6 +7,7 @@ import { benchScreening, benchSdnImport } from '../screening';
 import { utxoDetectionBench } from '../utxo-detection';
 import { utxoScanBench } from '../utxo-scan';
 import { webhooksBench } from '../webhooks';
+import { workersBench } from '../workers';
 import { grouped, ms, round } from './format';
 import { type Bench, SPEC_BENCHMARKS, type SpecBenchmark } from './types';
 
@@ -91,6 +92,7 @@ export const BENCHES: readonly Bench[] = [
   screeningBench,
   sdnImportBench,
   { ...webhooksBench, spec: 'webhooks' },
+  workersBench,
 ];
 
 /** SPEC section 9 items no bench in `benches` measures. */

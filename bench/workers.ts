@@ -1,0 +1,275 @@
+// Workers (SPEC section 9): invoice creation, invoice read and checkout page latency through
+// `wrangler dev` (workerd, the real src/worker.ts with its Hyperdrive binding pointed at the database)
+// beside the Node app, on the same PostgreSQL, in one run. One client, requests one at a time and
+// interleaved between the two sides, so both see the same database state and machine load. Locally
+// every Worker request opens its own connection (production's Hyperdrive pools them), so this is the
+// Workers per-request cost at its worst. Goal: Workers within 2× of Node per request.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { createApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { createSql } from '../src/db/client';
+import { migrate } from '../src/db/migrate';
+import { silentLogger } from '../src/lib/log';
+import { createMerchant } from '../src/merchants/repository';
+import { DEMO_VPUB } from '../src/seed';
+import { createServices } from '../src/services';
+import { openBenchDatabase } from './lib/database';
+import { envNumber, ms, ratioOf } from './lib/format';
+import { type LatencySummary, summariseLatencies } from './lib/latency';
+import type { Bench, BenchRow } from './lib/types';
+
+export const WORKERS_RATIO_GOAL = 2;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OPS = ['create', 'read', 'checkout', 'healthz', 'readyz'] as const;
+type Op = (typeof OPS)[number];
+/** The SPEC's three; /healthz and /readyz are printed as the floor they stand on. */
+const GOAL_OPS: readonly Op[] = ['create', 'read', 'checkout'];
+
+export interface WorkersBenchResult {
+  readonly database: string;
+  readonly rounds: number;
+  readonly node: Record<Op, LatencySummary>;
+  readonly workers: Record<Op, LatencySummary>;
+  /** workers p50 / node p50 per operation. */
+  readonly ratio: Record<Op, number>;
+  readonly wranglerStartSeconds: number;
+}
+
+interface Side {
+  readonly name: 'node' | 'workers';
+  readonly url: string;
+  readonly times: Record<Op, number[]>;
+}
+
+export async function benchWorkers(
+  opts: { rounds?: number; warmup?: number } = {},
+): Promise<WorkersBenchResult> {
+  const rounds = opts.rounds ?? envNumber('BENCH_WORKERS_ROUNDS', 100);
+  const warmup = opts.warmup ?? envNumber('BENCH_WORKERS_WARMUP', 15);
+  const db = await openBenchDatabase({ maxConnections: 20 });
+  if (db.kind !== 'postgresql') {
+    await db.close();
+    throw new Error(`the Workers bench needs PostgreSQL (wrangler dev cannot reach PGlite): ${db.note}`);
+  }
+  const stops: (() => Promise<void>)[] = [async () => db.close()];
+  try {
+    const config = loadConfig({ NETWORK_MODE: 'sandbox', LOG_LEVEL: 'silent', DATABASE_URL: db.url });
+    const sql = createSql(db.url);
+    stops.unshift(() => sql.end({ timeout: 5 }));
+    await migrate(sql);
+    const { apiKey } = await createMerchant(sql, {
+      name: 'Bench Café',
+      mode: 'test',
+      xpubs: { 'bitcoin-regtest': DEMO_VPUB, 'litecoin-regtest': DEMO_VPUB },
+    });
+
+    const app = createApp(config, createServices(config, sql, { logger: silentLogger }));
+    const node = await new Promise<{ url: string; close: () => Promise<void> }>((resolve) => {
+      const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+        resolve({
+          url: `http://127.0.0.1:${info.port}`,
+          close: () => new Promise<void>((r) => server.close(() => r())),
+        }),
+      );
+    });
+    stops.unshift(node.close);
+
+    const started = performance.now();
+    const wrangler = await startWranglerDev(db.url);
+    stops.unshift(wrangler.stop);
+    const wranglerStartSeconds = Math.round((performance.now() - started) / 100) / 10;
+
+    const sides: Side[] = [
+      { name: 'node', url: node.url, times: { create: [], read: [], checkout: [], healthz: [], readyz: [] } },
+      {
+        name: 'workers',
+        url: wrangler.url,
+        times: { create: [], read: [], checkout: [], healthz: [], readyz: [] },
+      },
+    ];
+    for (let i = 0; i < warmup + rounds; i++) {
+      // Alternate which side goes first, so neither always follows the other's writes.
+      for (const side of i % 2 ? [...sides].reverse() : sides) {
+        await oneRound(side, apiKey.apiKey, i >= warmup);
+      }
+    }
+    const summary = (s: Side) =>
+      Object.fromEntries(OPS.map((op) => [op, summariseLatencies(s.times[op])])) as Record<
+        Op,
+        LatencySummary
+      >;
+    const n = summary(sides[0]!);
+    const w = summary(sides[1]!);
+    return {
+      database: db.server,
+      rounds,
+      node: n,
+      workers: w,
+      ratio: Object.fromEntries(OPS.map((op) => [op, ratioOf(w[op].p50, n[op].p50)])) as Record<Op, number>,
+      wranglerStartSeconds,
+    };
+  } finally {
+    for (const stop of stops) await stop().catch(() => {});
+  }
+}
+
+async function oneRound(side: Side, apiKey: string, record: boolean): Promise<void> {
+  const auth = { authorization: `Bearer ${apiKey}` };
+  const timed = async (op: Op, url: string, init: RequestInit, expect: number): Promise<Response> => {
+    const t0 = performance.now();
+    const res = await fetch(url, init);
+    const body = await res.text();
+    const t = performance.now() - t0;
+    if (res.status !== expect)
+      throw new Error(`${side.name} ${op}: HTTP ${res.status} ${body.slice(0, 300)}`);
+    if (record) side.times[op].push(t);
+    return new Response(body, { status: res.status });
+  };
+  const created = await timed(
+    'create',
+    `${side.url}/v1/invoices`,
+    {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: '15000.00', currency: 'KZT' }),
+    },
+    201,
+  );
+  const { id } = (await created.json()) as { id: string };
+  await timed('read', `${side.url}/v1/invoices/${id}`, { headers: auth }, 200);
+  await timed('checkout', `${side.url}/pay/${id}`, {}, 200);
+  // The floor: the runtime alone, then one query on a fresh connection.
+  await timed('healthz', `${side.url}/healthz`, {}, 200);
+  await timed('readyz', `${side.url}/readyz`, {}, 200);
+}
+
+/** `wrangler dev` on a free port, the Hyperdrive binding on `databaseUrl`; resolves once /readyz answers. */
+async function startWranglerDev(databaseUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const u = new URL(databaseUrl);
+  // wrangler insists on a password in the local connection string; a trusting local server ignores it.
+  if (!u.password) u.password = 'postgres';
+  const state = mkdtempSync(join(tmpdir(), 'alatau-wrangler-'));
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--persist-to',
+      state,
+      '--log-level',
+      'warn',
+      '--show-interactive-dev-session=false',
+      '--var',
+      'LOG_LEVEL:silent',
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: u.toString(),
+        WRANGLER_SEND_METRICS: 'false',
+        CI: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const keep = (d: Buffer) => {
+    output = (output + d).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(state, { recursive: true, force: true });
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return { url, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not become ready:\n${output}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const workersBench: Bench = {
+  name: 'workers',
+  spec: 'workers',
+  description: 'invoice create/read/checkout page latency through wrangler dev (workerd) beside Node',
+  async run() {
+    const r = await benchWorkers();
+    const labels: Record<Op, string> = {
+      create: 'invoice create',
+      read: 'invoice read',
+      checkout: 'checkout page',
+      healthz: '/healthz (no database)',
+      readyz: '/readyz (one query)',
+    };
+    const rows: BenchRow[] = GOAL_OPS.map((op) => ({
+      name: `workers: ${labels[op]} p50`,
+      figure: ms(r.workers[op].p50),
+      baseline: `${ms(r.node[op].p50)} (Node)`,
+      ratio: r.ratio[op],
+      goal: `ratio ≤ ${WORKERS_RATIO_GOAL}`,
+      pass: r.ratio[op] <= WORKERS_RATIO_GOAL,
+    }));
+    for (const op of OPS.filter((o) => !GOAL_OPS.includes(o))) {
+      rows.push({
+        name: `workers: ${labels[op]} p50`,
+        figure: ms(r.workers[op].p50),
+        baseline: `${ms(r.node[op].p50)} (Node)`,
+        ratio: r.ratio[op],
+      });
+    }
+    return {
+      rows,
+      details: r,
+      notes: [
+        `workers: ${r.rounds} rounds, one client, ${r.database}; locally each Worker request opens its own connection (Hyperdrive pools them in production)`,
+      ],
+    };
+  },
+};
