@@ -1,5 +1,6 @@
 // The National Bank of Kazakhstan's official rates: the tenge anchor of every price (USD/KZT).
-// The XML is flat and small, so a tag reader is enough; every number in it is still validated.
+// The XML is read with saxes (already here for the OFAC list); every number in it is still validated.
+import { SaxesParser } from 'saxes';
 import { type Decimal, normalize, pow10 } from '../../lib/money';
 import type { PairQuote, RateSource, SourceOptions } from '../types';
 import { getText, malformed, positiveDecimal, requireSome, trimSlash } from './shared';
@@ -28,30 +29,96 @@ export interface NbkDocument {
 
 /** Parses `get_rates.cfm?fdate=`: `<rates>` with a `<date>` and one `<item>` per currency. */
 export function parseNbkRates(xml: string): NbkDocument {
-  if (!/<rates\b/.test(xml)) throw malformed(SERVICE, 'the body is not a <rates> document');
-  const date = tagText(xml.replace(ITEM, ''), 'date');
-  return parseItems(xml, () => date);
+  const doc = readXml(xml);
+  if (doc.root !== 'rates') throw malformed(SERVICE, 'the body is not a <rates> document');
+  const date = doc.fields.get('date');
+  return readItems(doc.items, () => date);
 }
 
 /**
- * Parses the RSS feed `rates_all.xml`. Only `<item>` blocks are read: the channel's own `<title>` and
+ * Parses the RSS feed `rates_all.xml`. Only `<item>` elements are read: the channel's own `<title>` and
  * `<description>` sit outside them and must never be taken for a rate.
  */
 export function parseNbkRss(xml: string): NbkDocument {
-  if (!/<rss\b/.test(xml) || !/<channel\b/.test(xml)) throw malformed(SERVICE, 'the body is not an RSS feed');
-  return parseItems(xml, (item) => tagText(item, 'pubDate'));
+  const doc = readXml(xml);
+  if (doc.root !== 'rss' || !doc.hasChannel) throw malformed(SERVICE, 'the body is not an RSS feed');
+  return readItems(doc.items, (item) => item.get('pubDate'));
 }
 
-const ITEM = /<item\b[^>]*>([\s\S]*?)<\/item>/g;
+/** Element name → its text (entities decoded, CDATA unwrapped, trimmed). */
+type Fields = Map<string, string>;
 
-function parseItems(xml: string, dateOf: (item: string) => string | undefined): NbkDocument {
+interface XmlDoc {
+  readonly root: string | undefined;
+  readonly hasChannel: boolean;
+  /** The root's (or the RSS channel's) own simple children, such as `<date>`. */
+  readonly fields: Fields;
+  readonly items: Fields[];
+}
+
+/** Bodies are small (getText caps them at 1 MiB); anything deeper than this is not the bank's format. */
+const MAX_DEPTH = 8;
+
+/**
+ * A real XML parser (saxes), so comments, CDATA, entities and attributes mean what they mean in XML
+ * and a malformed body is refused rather than half-read. Only the predefined entities exist: a
+ * DOCTYPE cannot define more.
+ */
+function readXml(xml: string): XmlDoc {
+  const parser = new SaxesParser({ xmlns: false, position: false });
+  const stack: string[] = [];
+  let root: string | undefined;
+  let hasChannel = false;
+  const fields: Fields = new Map();
+  const items: Fields[] = [];
+  let item: Fields | undefined;
+  let text = '';
+  parser.on('opentag', (tag) => {
+    if (stack.length === 0) root = tag.name;
+    if (tag.name === 'channel' && stack.length === 1) hasChannel = true;
+    if (tag.name === 'item' && !item) item = new Map();
+    stack.push(tag.name);
+    if (stack.length > MAX_DEPTH) throw new Error(`nested deeper than ${MAX_DEPTH} elements`);
+    text = '';
+  });
+  parser.on('text', (t) => {
+    text += t;
+  });
+  parser.on('cdata', (t) => {
+    text += t;
+  });
+  parser.on('closetag', (tag) => {
+    stack.pop();
+    if (tag.name === 'item' && item) {
+      items.push(item);
+      item = undefined;
+    } else if (item) {
+      // A field of the item; the first of a name wins, as the bank never repeats one.
+      if (!item.has(tag.name)) item.set(tag.name, text.trim());
+    } else if (!fields.has(tag.name)) {
+      fields.set(tag.name, text.trim());
+    }
+    text = '';
+  });
+  try {
+    parser.write(xml).close();
+  } catch (err) {
+    throw malformed(
+      SERVICE,
+      `the body is not well-formed XML (${(err as Error).message.slice(0, 200)})`,
+      err,
+    );
+  }
+  return { root, hasChannel, fields, items };
+}
+
+function readItems(items: readonly Fields[], dateOf: (item: Fields) => string | undefined): NbkDocument {
   const rates: NbkRate[] = [];
   const problems: string[] = [];
-  for (const m of xml.matchAll(ITEM)) {
-    const item = m[1]!;
-    const currency = tagText(item, 'title') ?? '';
-    const value = positiveDecimal(tagText(item, 'description'));
-    const quantText = tagText(item, 'quant') ?? '';
+  for (const item of items) {
+    const currency = item.get('title') ?? '';
+    const value = positiveDecimal(item.get('description'));
+    const quantText = item.get('quant') ?? '';
     if (!/^[A-Z]{3}$/.test(currency)) {
       problems.push(`item with title "${currency.slice(0, 20)}" is not a currency code`);
     } else if (!value) {
@@ -76,19 +143,6 @@ function divideByQuant(d: Decimal, quant: bigint): Decimal {
   if (q === 1n) return normalize({ value: d.value, scale: d.scale + k });
   // Any other quant: 12 more places, rounded down (a lower rate is the merchant-safe side).
   return normalize({ value: (d.value * pow10(12)) / quant, scale: d.scale + 12 });
-}
-
-function tagText(xml: string, tag: string): string | undefined {
-  const m = new RegExp(`<${tag}\\b[^>/]*>([\\s\\S]*?)</${tag}>`).exec(xml);
-  if (!m) return undefined;
-  return m[1]!
-    .replace(/^\s*<!\[CDATA\[([\s\S]*?)\]\]>\s*$/, '$1')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&')
-    .trim();
 }
 
 /** The calendar date in Almaty at `ms`, as the bank writes it: DD.MM.YYYY. */

@@ -84,6 +84,44 @@ describe('parseNbkRates', () => {
   });
 });
 
+describe('parseNbkRates reads XML as XML (saxes), not by pattern', () => {
+  it('ignores an item inside a comment', () => {
+    const fake = '<!-- <item><title>USD</title><description>1</description><quant>1</quant></item> -->';
+    const doc = parseNbkRates(DAY.replace('<rates>', `<rates>${fake}`));
+    expect(doc.rates).toHaveLength(11);
+    expect(rateMap(doc).USD).toBe('474.2');
+  });
+
+  it('decodes entities and CDATA, and reads items with attributes', () => {
+    const doc = parseNbkRates(
+      DAY.replace(
+        '<item>\n  <fullname>ДОЛЛАР США</fullname>',
+        '<item lang="ru">\n  <fullname>ДОЛЛАР США</fullname>',
+      )
+        .replace('<title>USD</title>', '<title><![CDATA[USD]]></title>')
+        .replace('<description>474.2</description>', '<description>&#52;74.2</description>'),
+    );
+    expect(doc.problems).toEqual([]);
+    expect(rateMap(doc).USD).toBe('474.2');
+  });
+
+  it('refuses a body that is not well-formed, rather than reading half of it', () => {
+    const cut = DAY.slice(0, DAY.indexOf('<title>RUB</title>'));
+    expect(() => parseNbkRates(cut)).toThrow(/not well-formed XML/);
+    expect(() => parseNbkRates(DAY.replace('</item>', '</itme>'))).toThrow(/not well-formed XML/);
+  });
+
+  it('only accepts <rates> as the root element', () => {
+    expect(() => parseNbkRates(`<html>${DAY.replace(/^<\?xml[^>]*>/, '')}</html>`)).toThrow(/not a <rates>/);
+  });
+
+  it('expands no entity a DOCTYPE defines', () => {
+    const doctype = '<!DOCTYPE rates [<!ENTITY usd "999">]>';
+    const body = DAY.replace('<rates>', `${doctype}<rates>`).replace('474.2', '&usd;');
+    expect(() => parseNbkRates(body)).toThrow(/not well-formed XML/);
+  });
+});
+
 describe('parseNbkRss', () => {
   it('reads the items and skips the channel description that repeats the title', () => {
     const doc = parseNbkRss(RSS);
