@@ -1,5 +1,5 @@
 // Address derivation off the event loop, on Node. Each address is ~0.1 ms of pure-JS curve arithmetic
-// (derive.ts); on the main thread a batch of concurrent invoices holds every other request (checkout
+// (derive/); on the main thread a batch of concurrent invoices holds every other request (checkout
 // pages, webhooks, the API) for that long. A worker thread derives while the event loop serves HTTP
 // and PostgreSQL. Workers (workerd) derive inline (deriveInline): this module is for Node only.
 import { Worker } from 'node:worker_threads';
