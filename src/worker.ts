@@ -62,8 +62,12 @@ interface Isolate {
   readonly evmRpcs: Map<string, EvmRpc>;
 }
 
-// Per isolate, keyed on the env object the runtime hands every invocation: built by its first request.
+// Per isolate, built by its first request. Looked up by the env object the runtime hands every
+// invocation and, should it hand a new one, by the configuration it carries (a few string vars).
 const isolates = new WeakMap<object, Isolate>();
+const isolatesByVars = new Map<string, Isolate>();
+/** Distinct configurations kept (tests build several; production has one). */
+const MAX_CONFIGS = 8;
 
 // The screening lists in memory (up to a million addresses), per isolate and database: loaded by the
 // first request that screens, then only re-read when their version counter moves. Keyed on the
@@ -80,9 +84,13 @@ function listStoreFor(connectionString: string): ListStore {
 }
 
 function isolateFor(env: WorkerEnv): Isolate {
-  let found = isolates.get(env);
+  const known = isolates.get(env);
+  if (known) return known;
+  const vars = stringVars(env);
+  const key = JSON.stringify(Object.entries(vars).sort(([a], [b]) => (a < b ? -1 : 1)));
+  let found = isolatesByVars.get(key);
   if (!found) {
-    const config = loadConfig(stringVars(env));
+    const config = loadConfig(vars);
     const logger = createLogger(config.LOG_LEVEL);
     const built: Isolate = {
       config,
@@ -93,8 +101,10 @@ function isolateFor(env: WorkerEnv): Isolate {
       app: createApp(config, (c: Context) => requestServices(built, c.env as WorkerEnv, c.req.url)),
     };
     found = built;
-    isolates.set(env, found);
+    if (isolatesByVars.size >= MAX_CONFIGS) isolatesByVars.delete(isolatesByVars.keys().next().value!);
+    isolatesByVars.set(key, found);
   }
+  isolates.set(env, found);
   return found;
 }
 
