@@ -3,7 +3,10 @@
 // beside the Node app, on the same PostgreSQL, in one run. One client, requests one at a time and
 // interleaved between the two sides, so both see the same database state and machine load. Locally
 // every Worker request opens its own connection (production's Hyperdrive pools them), so this is the
-// Workers per-request cost at its worst. Goal: Workers within 2× of Node per request.
+// Workers per-request cost at its worst: a fresh connection (a backend fork) and, since postgres.js
+// prepares per connection, a describe round trip before each parameterized statement's first run,
+// which Node's warm pool skips. /readyz (one query) shows that floor. Goal: Workers within 2× of Node
+// per request.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
