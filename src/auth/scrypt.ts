@@ -20,7 +20,7 @@ type NodeScrypt = (
   callback: (err: Error | null, key: Uint8Array) => void,
 ) => void;
 
-// A failed import or a stub that throws (no native scrypt) falls back to the JS implementation.
+// A failed import, or a native scrypt that throws where the JS one works, falls back to the JS one.
 let native: Promise<NodeScrypt | undefined> | undefined;
 const loadNative = (): Promise<NodeScrypt | undefined> => {
   native ??= import('node:crypto').then(
@@ -51,10 +51,11 @@ export const platformScrypt: Kdf = async (password, salt, params) => {
   if (fn) {
     try {
       return await nativeScrypt(fn, password, salt, params);
-    } catch (err) {
-      // Only "not implemented" falls through; a real failure (memory) is a failure.
-      if (!/not implemented|unsupported/i.test(String((err as Error)?.message))) throw err;
+    } catch {
+      // A runtime whose node:crypto lacks scrypt (or refuses these parameters): the JS one decides.
+      const key = await scryptAsync(password, salt, { ...params, maxmem: 2 ** 31 });
       native = Promise.resolve(undefined);
+      return key;
     }
   }
   return scryptAsync(password, salt, { ...params, maxmem: 2 ** 31 });
