@@ -11,10 +11,6 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { HtmlEscapedString } from 'hono/utils/html';
-
-/** A rendered page (what a hono/jsx element is). */
-type Page = HtmlEscapedString | Promise<HtmlEscapedString>;
-
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
 import { takeSignInAttempt } from '../http/ratelimit';
@@ -24,6 +20,9 @@ import { randomToken, type SessionFields, type SessionStore } from './sessions';
 import { type LockoutPolicy, type PasswordAccounts, signInWithPassword } from './signin';
 
 type C = Context<AppEnv>;
+
+/** A rendered page (what a hono/jsx element is). */
+type Page = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export interface LoginPageProps {
   readonly csrf: string;
