@@ -60,6 +60,8 @@ export interface PasswordHasher {
   verify(password: string, stored: string): Promise<boolean>;
   /** Pays what checking a real account at cost `logN` pays, for an email that has none. Always false. */
   verifyUnknown(password: string, logN: number): Promise<false>;
+  /** A new stored hash at cost `logN`, in the gate (an account's upgrade to the configured cost). */
+  hash(password: string, logN: number): Promise<string>;
   stats(): GateStats;
 }
 
@@ -83,6 +85,13 @@ export function createPasswordHasher(opts: PasswordHasherOptions): PasswordHashe
       await gate.run(() => kdf(passwordBytes(password), salt, params(logN)));
       return false;
     },
+    hash: (password, logN) => gate.run(() => hashWith(kdf, password, logN)),
     stats: () => gate.stats(),
   };
+}
+
+/** The cost (log2 N) a stored hash was made with; undefined when it is not one of ours. */
+export function storedLogN(stored: string): number | undefined {
+  const m = STORED_RE.exec(stored);
+  return m ? Number(m[1]) : undefined;
 }

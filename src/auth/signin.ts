@@ -12,7 +12,7 @@
 // caller creating a session: the principal says who and with what role.
 import { appendAudit } from '../audit/log';
 import type { Queryable, Sql, Tx } from '../db/client';
-import type { PasswordHasher } from './passwords';
+import { type PasswordHasher, storedLogN } from './passwords';
 
 export interface LockoutPolicy {
   readonly attempts: number;
@@ -43,6 +43,8 @@ export interface PasswordAccounts<P> {
   lock(q: Queryable, id: string, until: Date, now: Date): Promise<boolean>;
   /** Clears the counter and any lock after a right password. */
   succeeded(q: Queryable, id: string, now: Date): Promise<void>;
+  /** Replaces the stored hash (an upgrade to the configured cost). */
+  setPasswordHash(q: Queryable, id: string, passwordHash: string): Promise<void>;
 }
 
 export type SignInResult<P> =
@@ -82,10 +84,34 @@ export async function signInWithPassword<P>(
         subject: account.id,
       });
     });
+    await upgradeCost(sql, accounts, account, input);
     return { ok: true, principal: account.principal };
   }
   if (account.attempts >= input.lockout.attempts) return lock(sql, accounts, account.id, input.lockout, now);
   return { ok: false, reason: 'invalid' };
+}
+
+/**
+ * A hash made at another cost than the configured one is remade at the configured cost while the
+ * password is at hand, so a real account's check costs what an unknown email's does. Best effort:
+ * a busy hasher or a failure leaves the old hash, and the sign-in stands.
+ */
+async function upgradeCost<P>(
+  sql: Sql,
+  accounts: PasswordAccounts<P>,
+  account: CountedAccount<P>,
+  input: PasswordSignIn,
+): Promise<void> {
+  if (storedLogN(account.passwordHash) === input.scryptLogN) return;
+  try {
+    await accounts.setPasswordHash(
+      sql,
+      account.id,
+      await input.hasher.hash(input.password, input.scryptLogN),
+    );
+  } catch {
+    // Next sign-in tries again.
+  }
 }
 
 const invalid = () => ({ ok: false, reason: 'invalid' }) as const;
@@ -125,6 +151,9 @@ export function accountStatements(table: 'merchant_users' | 'regulators', extraO
     async succeeded(q: Queryable, id: string, now: Date): Promise<void> {
       const last = extraOnSuccess ? q`, last_sign_in_at = ${now}` : q``;
       await q`update ${q(table)} set failed_attempts = 0, locked_until = null ${last} where id = ${id}`;
+    },
+    async setPasswordHash(q: Queryable, id: string, passwordHash: string): Promise<void> {
+      await q`update ${q(table)} set password_hash = ${passwordHash} where id = ${id}`;
     },
     /** The SET list that counts an attempt, restarting the count when an old lock has run out. */
     countSet: (q: Queryable, now: Date) => q`

@@ -146,6 +146,7 @@ export const dashboardAccounts: PasswordAccounts<DashboardPrincipal> = {
   },
   lock: userStatements.lock,
   succeeded: userStatements.succeeded,
+  setPasswordHash: userStatements.setPasswordHash,
 };
 
 export type DashboardSignIn =

@@ -187,6 +187,7 @@ export const regulatorAccounts: PasswordAccounts<RegulatorPrincipal> = {
   },
   lock: regulatorStatements.lock,
   succeeded: regulatorStatements.succeeded,
+  setPasswordHash: regulatorStatements.setPasswordHash,
 };
 
 export type RegulatorSignIn =

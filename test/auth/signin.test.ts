@@ -1,6 +1,7 @@
 // Sign-in under attack (issue 13 items 2–4), on both areas that share src/auth: the dashboard and the
 // regulator console. Hashes are observed through the hasher's scrypt (support.ts), never timed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword, verifyPassword } from '../../src/auth/passwords';
 import { type Area, PASSWORD, postSignIn, type SignInContext, signInContext } from './support';
 
 const until = async (check: () => Promise<boolean>) => {
@@ -100,6 +101,20 @@ describe('no account discovery by timing (item 4)', () => {
       const unknown = s.kdf.calls.slice(start + real.length);
       expect(real).toEqual([{ N: 2 ** 11, r: 8, p: 1, dkLen: 32 }]);
       expect(unknown).toEqual(real);
+    },
+  );
+
+  it.each([0, 1])(
+    'a right password stored at an older cost is rehashed at the configured one (area %i)',
+    async (i) => {
+      const a = s.areas[i]!;
+      const sql = s.ctx.db.sql;
+      const old = await hashPassword(PASSWORD, 10);
+      await sql`update ${sql(a.table)} set password_hash = ${old}, failed_attempts = 0 where email = ${a.email}`;
+      expect((await postSignIn(s.ctx, a, a.email, PASSWORD)).status).toBe(303);
+      const [row] = await sql`select password_hash from ${sql(a.table)} where email = ${a.email}`;
+      expect(row!.password_hash).toMatch(/^scrypt\$11\$8\$1\$/);
+      expect(await verifyPassword(PASSWORD, row!.password_hash)).toBe(true);
     },
   );
 });
