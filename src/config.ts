@@ -117,6 +117,10 @@ export const configSchema = z
     DASHBOARD_SCRYPT_LOG_N: int(15, 10, 20),
     DASHBOARD_LOCKOUT_ATTEMPTS: int(5, 1, 100),
     DASHBOARD_LOCKOUT_MINUTES: int(15, 1, 24 * 60),
+    // Password hashes computed at once per process (each holds 32 MiB at cost 15), and sign-ins that
+    // may wait for one; beyond them a sign-in is refused with 503 and Retry-After (src/auth/gate.ts).
+    SIGN_IN_HASH_CONCURRENCY: int(2, 1, 64),
+    SIGN_IN_HASH_QUEUE: int(8, 0, 10_000),
     // Failed authentications (bearer keys, sign-in forms) per presented key and per client address in
     // a window, shared through the database by every process; past either limit the answer is 429.
     AUTH_FAILURES_PER_KEY: int(10, 1, 100_000),

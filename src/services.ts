@@ -4,6 +4,7 @@
 
 import type { ScreeningService } from './aml/screen';
 import { screeningFromConfig } from './aml/wiring';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords';
 import { type EvmService, evmServiceFromConfig } from './chains/evm/service';
 import type { Family } from './chains/networks';
 import type { ChainAdapter } from './chains/types';
@@ -49,6 +50,8 @@ export interface Services {
   readonly noteKeyUse: (found: ApiKeyRecord) => Promise<void>;
   /** Derives UTXO receive addresses: inline, or on a derivation thread (Node, see src/node.ts). */
   readonly deriveAddresses: DeriveMany;
+  /** Password checks of the sign-in forms, bounded in how many run at once (src/auth/passwords.ts). */
+  readonly passwords: PasswordHasher;
 }
 
 export function keyModeFor(config: Config): KeyMode {
@@ -118,5 +121,11 @@ export function createServices(
     invoices: overrides.invoices ?? createInvoiceStore(sql, derive),
     deriveAddresses: derive,
     noteKeyUse: overrides.noteKeyUse ?? createKeyUseRecorder(sql),
+    passwords:
+      overrides.passwords ??
+      createPasswordHasher({
+        concurrency: config.SIGN_IN_HASH_CONCURRENCY,
+        queue: config.SIGN_IN_HASH_QUEUE,
+      }),
   };
 }

@@ -1,6 +1,8 @@
 // The sandbox's first start: a demo merchant and a demo regulator, each created once, their secrets
 // printed only by the start that made them, with the URLs to use them.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPasswordHasher } from '../src/auth/passwords';
 import { authenticateRegulatorKey, createRegulator, signIn } from '../src/regulator/accounts';
 import { DEMO_REGULATOR_EMAIL, formatDemoSeed, seedDemo } from '../src/seed';
 import { freshDatabase, type TestDatabase } from './helpers/db';
@@ -8,6 +10,7 @@ import { freshDatabase, type TestDatabase } from './helpers/db';
 const URL_ = 'http://gateway.test';
 const FAST = { scryptLogN: 10, regulatorScryptLogN: 10 };
 const lockout = { attempts: 5, minutes: 15 };
+const hasher = createPasswordHasher({ concurrency: 2, queue: 8 });
 
 const counts = async (db: TestDatabase) => {
   const [r] = await db.sql<{ merchants: number; regulators: number }[]>`select
@@ -29,9 +32,23 @@ describe('seedDemo', () => {
     expect(reg.email).toBe(DEMO_REGULATOR_EMAIL);
     expect(await counts(db)).toEqual({ merchants: 1, regulators: 1 });
 
-    const ok = await signIn(db.sql, { email: reg.email, password: reg.password, lockout });
+    const ok = await signIn(db.sql, {
+      email: reg.email,
+      password: reg.password,
+      lockout,
+      hasher,
+      scryptLogN: 10,
+    });
     expect(ok).toMatchObject({ ok: true, regulator: { regulatorId: reg.regulatorId } });
-    expect(await signIn(db.sql, { email: reg.email, password: `${reg.password}x`, lockout })).toMatchObject({
+    expect(
+      await signIn(db.sql, {
+        email: reg.email,
+        password: `${reg.password}x`,
+        lockout,
+        hasher,
+        scryptLogN: 10,
+      }),
+    ).toMatchObject({
       ok: false,
     });
     expect(await authenticateRegulatorKey(db.sql, reg.apiKey)).toMatchObject({

@@ -1,10 +1,12 @@
-// `regulator create | list`: the people who work the compliance queue. Creation prints a regulator
-// API key (rk_…) once; `--password-stdin` also sets a console password (read from stdin, never
-// from a flag, so it stays out of shell history and process lists).
-import { createRegulator } from '../regulator/accounts';
+// `regulator create | list | disable | apikey revoke`: the people who work the compliance queue.
+// Creation prints a regulator API key (rk_…) once; `--password-stdin` also sets a console password
+// (read from stdin, never from a flag, so it stays out of shell history and process lists).
+// Disabling ends the console sessions and stops the API keys; a revoked key gets 401 at once.
+import { createRegulator, disableRegulator, revokeRegulatorKey } from '../regulator/accounts';
 import { CliUsageError } from './args';
 import { isoOrNone, table } from './output';
 import type { CliCommand } from './types';
+import { idFlag } from './validate';
 
 export async function readAllStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -80,10 +82,11 @@ export function createRegulatorCommands(
           email: string;
           created_at: Date;
           locked_until: Date | null;
+          disabled_at: Date | null;
           pw: boolean;
         }[]
-      >`select id, name, email, created_at, locked_until, password_hash is not null as pw from regulators
-        order by created_at, id`;
+      >`select id, name, email, created_at, locked_until, disabled_at, password_hash is not null as pw
+        from regulators order by created_at, id`;
       const json = rows.map((r) => ({
         id: r.id,
         name: r.name,
@@ -91,12 +94,20 @@ export function createRegulatorCommands(
         password: r.pw,
         createdAt: new Date(r.created_at).toISOString(),
         lockedUntil: r.locked_until ? new Date(r.locked_until).toISOString() : null,
+        disabledAt: r.disabled_at ? new Date(r.disabled_at).toISOString() : null,
       }));
       ctx.print(
         json.length
           ? table(
-              ['id', 'name', 'email', 'password', 'created'],
-              json.map((r) => [r.id, r.name, r.email, r.password ? 'yes' : 'no', isoOrNone(r.createdAt)]),
+              ['id', 'name', 'email', 'password', 'created', 'status'],
+              json.map((r) => [
+                r.id,
+                r.name,
+                r.email,
+                r.password ? 'yes' : 'no',
+                isoOrNone(r.createdAt),
+                r.disabledAt ? `disabled ${r.disabledAt}` : 'active',
+              ]),
             )
           : 'No regulators yet.',
         { regulators: json },
@@ -104,7 +115,53 @@ export function createRegulatorCommands(
       return 0;
     },
   };
-  return [create, list];
+  const disable: CliCommand = {
+    name: 'regulator disable',
+    summary:
+      'Disable a regulator: no console sign-in, their console sessions end now, their API keys get 401.',
+    flags: { id: { kind: 'string', required: true, placeholder: 'reg_…', description: 'the regulator id' } },
+    examples: ['regulator disable --id reg_01jd8x3q4m5n6p7r8s9t0v1w2x'],
+    async run(ctx) {
+      const id = idFlag(ctx.flags, 'id', 'reg');
+      const db = await ctx.db();
+      const out = await disableRegulator(db.sql, id);
+      const at = out.regulator.disabledAt!.toISOString();
+      ctx.print(
+        out.alreadyDisabled
+          ? `${id} was already disabled (at ${at}).`
+          : `Disabled ${id} (${out.regulator.name}); ${out.sessionsEnded} console session(s) ended.`,
+        {
+          id,
+          email: out.regulator.email,
+          disabledAt: at,
+          sessionsEnded: out.sessionsEnded,
+          alreadyDisabled: out.alreadyDisabled,
+        },
+      );
+      return 0;
+    },
+  };
+
+  const revokeKey: CliCommand = {
+    name: 'regulator apikey revoke',
+    summary: 'Revoke a regulator API key (rk_…) at once; requests with it get 401 api_key_revoked.',
+    flags: {
+      id: { kind: 'string', required: true, placeholder: 'key_…', description: 'the API key id' },
+    },
+    examples: ['regulator apikey revoke --id key_01jd8x3q4m5n6p7r8s9t0v1w2x'],
+    async run(ctx) {
+      const id = idFlag(ctx.flags, 'id', 'key');
+      const db = await ctx.db();
+      const out = await revokeRegulatorKey(db.sql, id);
+      const at = out.revokedAt.toISOString();
+      ctx.print(
+        out.alreadyRevoked ? `${id} was already revoked (at ${at}).` : `Revoked ${id} of ${out.regulatorId}.`,
+        { id, regulatorId: out.regulatorId, revokedAt: at, alreadyRevoked: out.alreadyRevoked },
+      );
+      return 0;
+    },
+  };
+  return [create, list, disable, revokeKey];
 }
 
 export const regulatorCommands: readonly CliCommand[] = createRegulatorCommands();

@@ -1,11 +1,17 @@
-// `user create | list`: people who sign in to the merchant dashboard. The password is read from stdin
+// `user create | list | disable`: people who sign in to the merchant dashboard. The password is read from stdin
 // (`--password-stdin`, never a flag: it stays out of shell history and process lists); without it a
 // random one is generated and printed once.
-import { createDashboardUser, generatePassword, listDashboardUsers } from '../dashboard/users';
+import {
+  createDashboardUser,
+  disableDashboardUser,
+  generatePassword,
+  listDashboardUsers,
+} from '../dashboard/users';
 import { CliUsageError } from './args';
 import { isoOrNone, table } from './output';
 import { readAllStdin } from './regulator';
 import type { CliCommand } from './types';
+import { idFlag } from './validate';
 
 export function createUserCommands(
   io: { readStdin: () => Promise<string> } = { readStdin: readAllStdin },
@@ -75,17 +81,19 @@ export function createUserCommands(
         createdAt: u.createdAt.toISOString(),
         lastSignInAt: u.lastSignInAt?.toISOString() ?? null,
         lockedUntil: u.lockedUntil?.toISOString() ?? null,
+        disabledAt: u.disabledAt?.toISOString() ?? null,
       }));
       ctx.print(
         json.length
           ? table(
-              ['id', 'merchant', 'email', 'created', 'last sign-in'],
+              ['id', 'merchant', 'email', 'created', 'last sign-in', 'status'],
               json.map((u) => [
                 u.id,
                 u.merchantId,
                 u.email,
                 isoOrNone(u.createdAt),
                 isoOrNone(u.lastSignInAt),
+                u.disabledAt ? `disabled ${u.disabledAt}` : 'active',
               ]),
             )
           : 'No dashboard users yet.',
@@ -94,7 +102,33 @@ export function createUserCommands(
       return 0;
     },
   };
-  return [create, list];
+  const disable: CliCommand = {
+    name: 'user disable',
+    summary: 'Disable a dashboard user: they cannot sign in, and their sessions end now.',
+    flags: { id: { kind: 'string', required: true, placeholder: 'usr_…', description: 'the user id' } },
+    examples: ['user disable --id usr_01jd8x3q4m5n6p7r8s9t0v1w2x'],
+    async run(ctx) {
+      const id = idFlag(ctx.flags, 'id', 'usr');
+      const db = await ctx.db();
+      const out = await disableDashboardUser(db.sql, id);
+      const at = out.user.disabledAt!.toISOString();
+      ctx.print(
+        out.alreadyDisabled
+          ? `${id} was already disabled (at ${at}).`
+          : `Disabled ${id} <${out.user.email}>; ${out.sessionsEnded} session(s) ended.`,
+        {
+          id,
+          merchantId: out.user.merchantId,
+          email: out.user.email,
+          disabledAt: at,
+          sessionsEnded: out.sessionsEnded,
+          alreadyDisabled: out.alreadyDisabled,
+        },
+      );
+      return 0;
+    },
+  };
+  return [create, list, disable];
 }
 
 export const userCommands: readonly CliCommand[] = createUserCommands();

@@ -3,20 +3,18 @@
 // from a short-lived pre-session cookie). Every action calls the same domain functions as the API.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { getAddress } from 'ethers';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { appendAudit } from '../audit/log';
+import { checkedForm as checkedFormIn, mountSignIn, sessionIn } from '../auth/routes';
 import { isNetworkId, NETWORKS, type NetworkId, networksForMode, parseOption } from '../chains/networks';
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
 import { problemResponse } from '../http/problem';
-import { signInLimit } from '../http/ratelimit';
 import { createInvoice } from '../invoices/create';
 import type { SpeedPolicy } from '../invoices/repository';
 import { createInvoiceSchema } from '../invoices/schema';
 import { cancelInvoice, type EventType } from '../invoices/state';
-import { timingSafeEqualString } from '../lib/ct';
 import { AppError, type FieldError, ValidationError } from '../lib/errors';
 import { MoneyFormatError, percentToBasisPoints } from '../lib/money';
 import { createApiKey, revokeApiKey } from '../merchants/apikeys';
@@ -52,7 +50,7 @@ import {
 } from '../webhooks/repository';
 import { CreateWebhookSchema } from '../webhooks/schema';
 import { invoicesCsv, paymentsCsv } from './csv';
-import { type Form, field, fields, issuesToFields, normalizeTenge, readForm, sameOrigin } from './forms';
+import { type Form, field, fields, issuesToFields, normalizeTenge } from './forms';
 import {
   almatyDay,
   dailyVolume,
@@ -63,24 +61,16 @@ import {
   listApiKeys,
   listInvoicesPage,
 } from './queries';
-import {
-  createDashboardSession,
-  DASHBOARD_SESSION_TTL_MS,
-  type DashboardSession,
-  deleteDashboardSession,
-  loadDashboardSession,
-  randomToken,
-} from './sessions';
-import { dummyHashCache, signInDashboard } from './users';
+import { type DashboardSession, dashboardSessions } from './sessions';
+import { dashboardAccounts } from './users';
 
 export const DASH_SESSION_COOKIE = 'dash_session';
 export const DASH_LOGIN_COOKIE = 'dash_login';
-const SESSION_VAR = 'dashboardSession';
 const VOLUME_DAYS = 30;
 
 type C = Context<AppEnv>;
 
-const sessionOf = (c: C): DashboardSession => c.get(SESSION_VAR as never) as DashboardSession;
+const sessionOf = (c: C) => sessionIn<DashboardSession>(c, '/dashboard');
 const actorOf = (c: C) => `user:${sessionOf(c).userId}`;
 
 const NOTICES: Record<string, string> = {
@@ -94,42 +84,25 @@ const NOTICES: Record<string, string> = {
   payout: 'The payout address is saved.',
 };
 
-function cookieOptions(config: Config, maxAgeSeconds: number) {
-  return {
-    httpOnly: true,
-    sameSite: 'Strict' as const,
-    path: '/dashboard',
-    secure: config.PUBLIC_URL.startsWith('https://'),
-    maxAge: maxAgeSeconds,
-  };
-}
+const RefusedPage = (props: { message: string; status?: 403 | 404 }) => (
+  <DashPage title={props.status === 404 ? 'Not found' : 'Refused'}>
+    <p class="error" role="alert" id="refused">
+      {props.message}
+    </p>
+    <p>
+      <a href="/dashboard">Back to the dashboard</a>
+    </p>
+  </DashPage>
+);
 
 function refused(c: C, message: string, status: 403 | 404 = 403) {
   c.status(status);
-  return c.html(
-    <DashPage title={status === 404 ? 'Not found' : 'Refused'}>
-      <p class="error" role="alert" id="refused">
-        {message}
-      </p>
-      <p>
-        <a href="/dashboard">Back to the dashboard</a>
-      </p>
-    </DashPage>,
-  );
+  return c.html(<RefusedPage message={message} status={status} />);
 }
 
 /** The form of a state-changing request, or the 403 page when its origin or CSRF token is wrong. */
-async function checkedForm(c: C): Promise<Form | Response> {
-  const form = await readForm(c);
-  const token = field(form, 'csrf', 200);
-  if (!sameOrigin(c) || !token || !timingSafeEqualString(token, sessionOf(c).csrf)) {
-    return refused(
-      c,
-      'The form was refused: its security token is missing or wrong (CSRF). Reload and try again.',
-    );
-  }
-  return form;
-}
+const checkedForm = (c: C): Promise<Form | Response> =>
+  checkedFormIn(c, '/dashboard', (message) => <RefusedPage message={message} />);
 
 const formError = (err: unknown): FormErrors | undefined => {
   if (err instanceof ValidationError) return { message: err.message, fields: err.errors };
@@ -166,7 +139,6 @@ function listFilters(c: C) {
 }
 
 export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
-  const dummyHash = dummyHashCache(config.DASHBOARD_SCRYPT_LOG_N);
   const invoiceSchema = createInvoiceSchema({
     metadataLimitBytes: config.METADATA_LIMIT_BYTES,
     maxExpiryMinutes: config.INVOICE_EXPIRY_MAX_MINUTES,
@@ -186,76 +158,20 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
     }),
   );
 
-  const loginPage = (c: C, status: 200 | 401 | 403 | 423 | 429, error?: string, email?: string) => {
-    const token = randomToken();
-    setCookie(c, DASH_LOGIN_COOKIE, token, cookieOptions(config, 3600));
-    c.status(status);
-    return c.html(<LoginPage csrf={token} error={error} email={email} />);
-  };
-
-  app.get('/dashboard/login', (c) => loginPage(c, 200));
-
-  app.post('/dashboard/login', async (c) => {
-    const form = await readForm(c);
-    const expected = getCookie(c, DASH_LOGIN_COOKIE);
-    const token = field(form, 'csrf', 200);
-    if (!sameOrigin(c) || !token || !expected || !timingSafeEqualString(token, expected)) {
-      return loginPage(c, 403, 'The sign-in form expired or was not sent by this site (CSRF). Try again.');
-    }
-    const email = field(form, 'email', 320);
-    const services = c.get('services');
-    const limit = await signInLimit(c, services.sql, config);
-    if (limit.refused) return loginPage(c, 429, limit.refused, email);
-    const result = await signInDashboard(services.sql, {
-      email,
-      password: field(form, 'password', 400),
-      lockout: { attempts: config.DASHBOARD_LOCKOUT_ATTEMPTS, minutes: config.DASHBOARD_LOCKOUT_MINUTES },
-      dummyHash,
-    });
-    if (!result.ok) {
-      if (result.reason === 'locked') {
-        const until = new Intl.DateTimeFormat('en-GB', {
-          timeZone: 'Asia/Almaty',
-          timeStyle: 'short',
-        }).format(result.until);
-        return loginPage(
-          c,
-          423,
-          `This account is locked after repeated failed sign-ins. Try again after ${until} (Almaty time).`,
-          email,
-        );
-      }
-      await limit.failed();
-      return loginPage(c, 401, 'Wrong email or password.', email);
-    }
-    const session = await createDashboardSession(services.sql, result.user.userId);
-    deleteCookie(c, DASH_LOGIN_COOKIE, { path: '/dashboard' });
-    setCookie(c, DASH_SESSION_COOKIE, session.token, cookieOptions(config, DASHBOARD_SESSION_TTL_MS / 1000));
-    return c.redirect('/dashboard', 303);
+  const signIn = mountSignIn(app, config, {
+    prefix: '/dashboard',
+    cookies: { session: DASH_SESSION_COOKIE, login: DASH_LOGIN_COOKIE },
+    home: '/dashboard',
+    accounts: dashboardAccounts,
+    subjectOf: (p) => p.userId,
+    sessions: dashboardSessions,
+    lockout: { attempts: config.DASHBOARD_LOCKOUT_ATTEMPTS, minutes: config.DASHBOARD_LOCKOUT_MINUTES },
+    scryptLogN: config.DASHBOARD_SCRYPT_LOG_N,
+    loginPage: (props) => <LoginPage {...props} />,
+    refusedPage: (message) => <RefusedPage message={message} />,
   });
-
-  const sessionRequired: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (c.req.path === '/dashboard/login') return next();
-    const token = getCookie(c, DASH_SESSION_COOKIE);
-    const session = token ? await loadDashboardSession(c.get('services').sql, token) : undefined;
-    if (!session) {
-      if (c.req.method === 'GET') return c.redirect('/dashboard/login', 303);
-      return refused(c, 'Your session has ended: sign in again.');
-    }
-    c.set(SESSION_VAR as never, session as never);
-    await next();
-  };
   // '/dashboard/*' matches '/dashboard' too.
-  app.use('/dashboard/*', sessionRequired);
-
-  app.post('/dashboard/logout', async (c) => {
-    const form = await checkedForm(c);
-    if (form instanceof Response) return form;
-    const token = getCookie(c, DASH_SESSION_COOKIE);
-    if (token) await deleteDashboardSession(c.get('services').sql, token);
-    deleteCookie(c, DASH_SESSION_COOKIE, { path: '/dashboard' });
-    return c.redirect('/dashboard/login', 303);
-  });
+  app.use('/dashboard/*', signIn.sessionRequired);
 
   app.get('/dashboard', async (c) => {
     const { sql } = c.get('services');

@@ -1,15 +1,22 @@
 // Dashboard users: people who sign in for one merchant with an email and a password (scrypt with a
 // per-user salt, the same format as the regulator console), locked for a while after repeated failures.
 import { appendAudit } from '../audit/log';
-import type { Queryable, Sql } from '../db/client';
-import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
-import { isId, newId } from '../lib/ids';
 import {
   checkPasswordPolicy,
   DEFAULT_SCRYPT_LOG_N,
   hashPassword,
-  verifyPassword,
-} from '../regulator/passwords';
+  type PasswordHasher,
+} from '../auth/passwords';
+import {
+  accountStatements,
+  type LockoutPolicy,
+  type PasswordAccounts,
+  type SignInResult,
+  signInWithPassword,
+} from '../auth/signin';
+import type { Queryable, Sql } from '../db/client';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { isId, newId } from '../lib/ids';
 
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -20,11 +27,19 @@ export interface DashboardUser {
   readonly createdAt: Date;
   readonly lastSignInAt: Date | null;
   readonly lockedUntil: Date | null;
+  readonly disabledAt: Date | null;
 }
+
+/**
+ * A dashboard user's role (SPEC section 12). Every user is an owner until roles are assigned; the
+ * other roles come with `user create --role`.
+ */
+export type DashboardRole = 'owner';
 
 /** Who is behind a dashboard request. */
 export interface DashboardPrincipal {
   readonly userId: string;
+  readonly role: DashboardRole;
   readonly merchantId: string;
   readonly merchantName: string;
   readonly email: string;
@@ -38,6 +53,7 @@ const userFromRow = (r: Record<string, any>): DashboardUser => ({
   createdAt: new Date(r.created_at),
   lastSignInAt: r.last_sign_in_at ? new Date(r.last_sign_in_at) : null,
   lockedUntil: r.locked_until ? new Date(r.locked_until) : null,
+  disabledAt: r.disabled_at ? new Date(r.disabled_at) : null,
 });
 
 /** A random password of 20 base58 characters (about 117 bits), for people who were not given one. */
@@ -99,79 +115,83 @@ export async function listDashboardUsers(q: Queryable, merchantId?: string): Pro
   return rows.map(userFromRow);
 }
 
-export interface LockoutPolicy {
-  readonly attempts: number;
-  readonly minutes: number;
-}
+export type { LockoutPolicy };
 
-export type SignInResult =
+const userStatements = accountStatements('merchant_users', true);
+
+/** Dashboard users for the shared sign-in flow (src/auth/signin.ts). */
+export const dashboardAccounts: PasswordAccounts<DashboardPrincipal> = {
+  auditKind: 'dashboard_user',
+  actorPrefix: 'user',
+  async countAttempt(q, email, now) {
+    const [row] = await q`update merchant_users u set ${userStatements.countSet(q, now)}
+      from merchants m
+      where m.id = u.merchant_id and lower(u.email) = lower(${email}) and u.disabled_at is null
+      returning u.id, u.email, u.merchant_id, m.name as merchant_name, u.password_hash, u.failed_attempts,
+        u.locked_until`;
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      passwordHash: row.password_hash,
+      attempts: row.failed_attempts,
+      lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
+      principal: {
+        userId: row.id,
+        role: 'owner',
+        merchantId: row.merchant_id,
+        merchantName: row.merchant_name,
+        email: row.email,
+      },
+    };
+  },
+  lock: userStatements.lock,
+  succeeded: userStatements.succeeded,
+  setPasswordHash: userStatements.setPasswordHash,
+};
+
+export type DashboardSignIn =
   | { readonly ok: true; readonly user: DashboardPrincipal }
-  | { readonly ok: false; readonly reason: 'invalid' }
-  | { readonly ok: false; readonly reason: 'locked'; readonly until: Date };
+  | Exclude<SignInResult<DashboardPrincipal>, { ok: true }>;
 
-/**
- * Password sign-in. An unknown email costs as much time as a wrong password (a dummy hash is
- * checked); a locked account is refused without looking at the password; the Nth failure in a row
- * locks it for the policy's minutes. Sign-ins and lockouts go to the audit log.
- */
+/** Password sign-in of a dashboard user (src/auth/signin.ts says how it holds under attack). */
 export async function signInDashboard(
   sql: Sql,
   input: {
     email: string;
     password: string;
     lockout: LockoutPolicy;
+    hasher: PasswordHasher;
+    scryptLogN: number;
     now?: Date;
-    dummyHash: () => Promise<string>;
   },
-): Promise<SignInResult> {
-  const now = input.now ?? new Date();
-  const [row] = await sql`select u.*, m.name as merchant_name from merchant_users u
-    join merchants m on m.id = u.merchant_id
-    where lower(u.email) = lower(${input.email.trim()}) and u.disabled_at is null`;
-  if (!row) {
-    await verifyPassword(input.password, await input.dummyHash());
-    return { ok: false, reason: 'invalid' };
-  }
-  if (row.locked_until && new Date(row.locked_until).getTime() > now.getTime()) {
-    return { ok: false, reason: 'locked', until: new Date(row.locked_until) };
-  }
-  if (await verifyPassword(input.password, row.password_hash)) {
-    await sql.begin(async (tx) => {
-      await tx`update merchant_users set failed_attempts = 0, locked_until = null, last_sign_in_at = ${now}
-        where id = ${row.id}`;
-      await appendAudit(tx, { actor: `user:${row.id}`, action: 'dashboard_user.signed_in', subject: row.id });
-    });
-    return {
-      ok: true,
-      user: {
-        userId: row.id,
-        merchantId: row.merchant_id,
-        merchantName: row.merchant_name,
-        email: row.email,
-      },
-    };
-  }
-  return sql.begin(async (tx): Promise<SignInResult> => {
-    const [u] = await tx<{ failed_attempts: number }[]>`update merchant_users
-      set failed_attempts = failed_attempts + 1 where id = ${row.id} returning failed_attempts`;
-    if (u!.failed_attempts < input.lockout.attempts) return { ok: false, reason: 'invalid' };
-    const until = new Date(now.getTime() + input.lockout.minutes * 60_000);
-    await tx`update merchant_users set failed_attempts = 0, locked_until = ${until} where id = ${row.id}`;
-    await appendAudit(tx, {
-      actor: 'system',
-      action: 'dashboard_user.locked',
-      subject: row.id,
-      data: { attempts: input.lockout.attempts, until: until.toISOString() },
-    });
-    return { ok: false, reason: 'locked', until };
-  });
+): Promise<DashboardSignIn> {
+  const r = await signInWithPassword(sql, dashboardAccounts, input);
+  return r.ok ? { ok: true, user: r.principal } : r;
 }
 
-/** A cache of one dummy hash per process, so unknown emails take as long as known ones. */
-export function dummyHashCache(logN = 10): () => Promise<string> {
-  let p: Promise<string> | undefined;
-  return () => {
-    p ??= hashPassword('not a password at all', logN);
-    return p;
-  };
+/** Disables a dashboard user: they cannot sign in, and their sessions end now. */
+export async function disableDashboardUser(
+  sql: Sql,
+  id: string,
+  actor = 'cli',
+): Promise<{ user: DashboardUser; sessionsEnded: number; alreadyDisabled: boolean }> {
+  if (!isId('usr', id))
+    throw new ValidationError('invalid user id', [{ path: 'id', message: 'a user id such as usr_…' }]);
+  return sql.begin(async (tx) => {
+    const [before] = await tx`select disabled_at from merchant_users where id = ${id} for update`;
+    if (!before) throw new NotFoundError(`dashboard user ${id}`, 'user_not_found');
+    const alreadyDisabled = before.disabled_at !== null;
+    if (!alreadyDisabled) await tx`update merchant_users set disabled_at = now() where id = ${id}`;
+    const ended = await tx`delete from merchant_sessions where user_id = ${id} returning user_id`;
+    if (!alreadyDisabled) {
+      await appendAudit(tx, {
+        actor,
+        action: 'dashboard_user.disabled',
+        subject: id,
+        data: { sessionsEnded: ended.length },
+      });
+    }
+    const [row] = await tx`select * from merchant_users where id = ${id}`;
+    return { user: userFromRow(row!), sessionsEnded: ended.length, alreadyDisabled };
+  });
 }

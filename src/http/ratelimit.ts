@@ -153,34 +153,69 @@ export async function limitAuthFailures<T>(
   }
 }
 
-export interface SignInLimit {
+/**
+ * Counts one attempt in every bucket before the credentials are checked: one statement per bucket
+ * increments and returns the count, so parallel guesses each get their own number and no more than
+ * the limit ever reach the check. Returns the counts including this attempt.
+ */
+export async function countAuthAttempt(
+  q: Queryable,
+  buckets: readonly string[],
+  policy: AuthFailurePolicy,
+): Promise<FailureCount[]> {
+  const w = policy.windowSeconds;
+  const out: FailureCount[] = [];
+  for (const bucket of buckets) {
+    const [row] = await q<{ failures: number; left: number }[]>`
+      insert into auth_failures (bucket, window_start, failures) values (${bucket}, now(), 1)
+      on conflict (bucket) do update set
+        failures = case when auth_failures.window_start <= now() - ${w} * interval '1 second'
+          then 1 else auth_failures.failures + 1 end,
+        window_start = case when auth_failures.window_start <= now() - ${w} * interval '1 second'
+          then now() else auth_failures.window_start end
+      returning failures,
+        ceil(extract(epoch from (window_start + ${w} * interval '1 second' - now())))::int as left`;
+    out.push({ bucket, failures: row!.failures, left: Math.max(1, row!.left) });
+  }
+  // Housekeeping: windows long over are only clutter.
+  if (buckets.length)
+    await q`delete from auth_failures where window_start < now() - ${2 * w} * interval '1 second'`;
+  return out;
+}
+
+/** Gives back an attempt counted by countAuthAttempt that turned out right. */
+export async function forgiveAuthAttempt(q: Queryable, buckets: readonly string[]): Promise<void> {
+  if (buckets.length === 0) return;
+  await q`update auth_failures set failures = greatest(failures - 1, 0)
+    where bucket = any(array(select jsonb_array_elements_text(${q.json(buckets as string[])}::jsonb)))`;
+}
+
+export interface SignInAttempt {
   /** Set when the address is over its limit: the form's 429 message (Retry-After is already set). */
   readonly refused?: string;
-  /** Counts a wrong password against the address. */
-  failed(): Promise<void>;
+  /** The password was right: the attempt no longer counts against the address. */
+  succeeded(): Promise<void>;
 }
 
 /**
  * The per-address limit of a password sign-in form (dashboard and regulator console): the
- * per-account lockout alone lets one client try many accounts.
+ * per-account lockout alone lets one client try many accounts. The attempt is counted before the
+ * password is checked (countAuthAttempt) and given back when it was right.
  */
-export async function signInLimit(
+export async function takeSignInAttempt(
   c: Context,
   q: Queryable,
   config: Parameters<typeof policyFromConfig>[0] & { TRUST_PROXY: boolean },
-): Promise<SignInLimit> {
+): Promise<SignInAttempt> {
   const buckets = authBuckets(clientAddress(c, config.TRUST_PROXY));
   const policy = policyFromConfig(config);
-  const failed = () => recordAuthFailure(q, buckets, policy);
-  try {
-    await checkAuthFailures(q, buckets, policy);
-  } catch (err) {
-    if (!(err instanceof RateLimitedError)) throw err;
-    c.header('Retry-After', String(err.retryAfterSeconds));
-    return {
-      refused: `Too many failed sign-ins from this address. Try again in ${err.retryAfterSeconds} s.`,
-      failed,
-    };
+  const succeeded = () => forgiveAuthAttempt(q, buckets);
+  const counts = await countAuthAttempt(q, buckets, policy);
+  let wait = 0;
+  for (const r of counts) if (r.failures > limitOf(r.bucket, policy)) wait = Math.max(wait, r.left);
+  if (wait > 0) {
+    c.header('Retry-After', String(wait));
+    return { refused: `Too many failed sign-ins from this address. Try again in ${wait} s.`, succeeded };
   }
-  return { failed };
+  return { succeeded };
 }

@@ -4,11 +4,23 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import { appendAudit } from '../audit/log';
+import {
+  checkPasswordPolicy,
+  DEFAULT_SCRYPT_LOG_N,
+  hashPassword,
+  type PasswordHasher,
+} from '../auth/passwords';
+import {
+  accountStatements,
+  type LockoutPolicy,
+  type PasswordAccounts,
+  type SignInResult,
+  signInWithPassword,
+} from '../auth/signin';
 import type { Queryable, Sql } from '../db/client';
 import { timingSafeEqual } from '../lib/ct';
-import { AuthError, ConflictError, ValidationError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import { checkPasswordPolicy, DEFAULT_SCRYPT_LOG_N, hashPassword, verifyPassword } from './passwords';
+import { AuthError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { isId, newId } from '../lib/ids';
 
 const KEY_RE = /^rk_[1-9A-HJ-NP-Za-km-z]{40,50}$/;
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -20,10 +32,13 @@ export interface Regulator {
   readonly createdAt: Date;
   readonly hasPassword: boolean;
   readonly lockedUntil: Date | null;
+  readonly disabledAt: Date | null;
 }
 
 export interface RegulatorPrincipal {
   readonly regulatorId: string;
+  /** SPEC section 12: one role for now; four-eyes rules already tell regulators apart by id. */
+  readonly role: 'regulator';
   readonly name: string;
   readonly email: string;
   readonly keyId?: string;
@@ -43,6 +58,7 @@ const regulatorFromRow = (r: Record<string, any>): Regulator => ({
   createdAt: new Date(r.created_at),
   hasPassword: r.password_hash != null,
   lockedUntil: r.locked_until ? new Date(r.locked_until) : null,
+  disabledAt: r.disabled_at ? new Date(r.disabled_at) : null,
 });
 
 export const hashRegulatorKey = (key: string): Uint8Array => sha256(utf8ToBytes(key));
@@ -139,61 +155,130 @@ export async function authenticateRegulatorKey(q: Queryable, key: string): Promi
   if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > 60_000) {
     await q`update regulator_keys set last_used_at = now() where id = ${row.id}`;
   }
-  return { regulatorId: row.regulator_id, name: row.name, email: row.email, keyId: row.id };
+  return {
+    regulatorId: row.regulator_id,
+    role: 'regulator',
+    name: row.name,
+    email: row.email,
+    keyId: row.id,
+  };
 }
 
-export interface LockoutPolicy {
-  readonly attempts: number;
-  readonly minutes: number;
-}
+export type { LockoutPolicy };
 
-export type SignInResult =
+const regulatorStatements = accountStatements('regulators');
+
+/** Regulators with a console password, for the shared sign-in flow (src/auth/signin.ts). */
+export const regulatorAccounts: PasswordAccounts<RegulatorPrincipal> = {
+  auditKind: 'regulator',
+  actorPrefix: 'regulator',
+  async countAttempt(q, email, now) {
+    const [row] = await q`update regulators set ${regulatorStatements.countSet(q, now)}
+      where lower(email) = lower(${email}) and disabled_at is null and password_hash is not null
+      returning id, name, email, password_hash, failed_attempts, locked_until`;
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      passwordHash: row.password_hash,
+      attempts: row.failed_attempts,
+      lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
+      principal: { regulatorId: row.id, role: 'regulator', name: row.name, email: row.email },
+    };
+  },
+  lock: regulatorStatements.lock,
+  succeeded: regulatorStatements.succeeded,
+  setPasswordHash: regulatorStatements.setPasswordHash,
+};
+
+export type RegulatorSignIn =
   | { readonly ok: true; readonly regulator: RegulatorPrincipal }
-  | { readonly ok: false; readonly reason: 'invalid' }
-  | { readonly ok: false; readonly reason: 'locked'; readonly until: Date };
+  | Exclude<SignInResult<RegulatorPrincipal>, { ok: true }>;
 
-// Verified against when the email is unknown, so the answer takes as long as for a real account.
-let dummyHash: Promise<string> | undefined;
-
-/**
- * Password sign-in. A locked account is refused without checking the password; the Nth failure in a
- * row locks it for the policy's minutes. The audit log records sign-ins and lockouts.
- */
+/** Console sign-in of a regulator (src/auth/signin.ts says how it holds under attack). */
 export async function signIn(
   sql: Sql,
-  input: { email: string; password: string; lockout: LockoutPolicy; now?: Date },
-): Promise<SignInResult> {
-  const now = input.now ?? new Date();
-  const [row] = await sql`select * from regulators where lower(email) = lower(${input.email.trim()})
-    and disabled_at is null`;
-  if (!row?.password_hash) {
-    dummyHash ??= hashPassword('not a password', 10);
-    await verifyPassword(input.password, await dummyHash);
-    return { ok: false, reason: 'invalid' };
-  }
-  if (row.locked_until && new Date(row.locked_until).getTime() > now.getTime()) {
-    return { ok: false, reason: 'locked', until: new Date(row.locked_until) };
-  }
-  const ok = await verifyPassword(input.password, row.password_hash);
-  if (ok) {
-    await sql.begin(async (tx) => {
-      await tx`update regulators set failed_attempts = 0, locked_until = null where id = ${row.id}`;
-      await appendAudit(tx, { actor: `regulator:${row.id}`, action: 'regulator.signed_in', subject: row.id });
-    });
-    return { ok: true, regulator: { regulatorId: row.id, name: row.name, email: row.email } };
-  }
-  return sql.begin(async (tx): Promise<SignInResult> => {
-    const [u] = await tx<{ failed_attempts: number }[]>`update regulators
-      set failed_attempts = failed_attempts + 1 where id = ${row.id} returning failed_attempts`;
-    if (u!.failed_attempts < input.lockout.attempts) return { ok: false, reason: 'invalid' };
-    const until = new Date(now.getTime() + input.lockout.minutes * 60_000);
-    await tx`update regulators set failed_attempts = 0, locked_until = ${until} where id = ${row.id}`;
+  input: {
+    email: string;
+    password: string;
+    lockout: LockoutPolicy;
+    hasher: PasswordHasher;
+    scryptLogN: number;
+    now?: Date;
+  },
+): Promise<RegulatorSignIn> {
+  const r = await signInWithPassword(sql, regulatorAccounts, input);
+  return r.ok ? { ok: true, regulator: r.principal } : r;
+}
+
+const regulatorIdCheck = (id: string) => {
+  if (!isId('reg', id))
+    throw new ValidationError('invalid regulator id', [
+      { path: 'id', message: 'a regulator id such as reg_…' },
+    ]);
+};
+
+/**
+ * Disables a regulator: no console sign-in, every console session ends now, and their API keys are
+ * refused (401 api_key_revoked) from the next request.
+ */
+export async function disableRegulator(
+  sql: Sql,
+  id: string,
+  actor = 'cli',
+): Promise<{ regulator: Regulator; sessionsEnded: number; alreadyDisabled: boolean }> {
+  regulatorIdCheck(id);
+  return sql.begin(async (tx) => {
+    const [before] = await tx`select disabled_at from regulators where id = ${id} for update`;
+    if (!before) throw new NotFoundError(`regulator ${id}`, 'regulator_not_found');
+    const alreadyDisabled = before.disabled_at !== null;
+    if (!alreadyDisabled) await tx`update regulators set disabled_at = now() where id = ${id}`;
+    const ended = await tx`delete from regulator_sessions where regulator_id = ${id} returning regulator_id`;
+    if (!alreadyDisabled) {
+      await appendAudit(tx, {
+        actor,
+        action: 'regulator.disabled',
+        subject: id,
+        data: { sessionsEnded: ended.length },
+      });
+    }
+    const [row] = await tx`select * from regulators where id = ${id}`;
+    return { regulator: regulatorFromRow(row!), sessionsEnded: ended.length, alreadyDisabled };
+  });
+}
+
+/** Revokes one regulator API key at once (401 api_key_revoked from the next request). */
+export async function revokeRegulatorKey(
+  sql: Sql,
+  keyId: string,
+  actor = 'cli',
+): Promise<{ id: string; regulatorId: string; revokedAt: Date; alreadyRevoked: boolean }> {
+  if (!isId('key', keyId))
+    throw new ValidationError('invalid key id', [{ path: 'id', message: 'a key id such as key_…' }]);
+  return sql.begin(async (tx) => {
+    const [before] = await tx<{ regulator_id: string; revoked_at: Date | null }[]>`
+      select regulator_id, revoked_at from regulator_keys where id = ${keyId} for update`;
+    if (!before) throw new NotFoundError(`regulator API key ${keyId}`, 'api_key_not_found');
+    if (before.revoked_at) {
+      return {
+        id: keyId,
+        regulatorId: before.regulator_id,
+        revokedAt: new Date(before.revoked_at),
+        alreadyRevoked: true,
+      };
+    }
+    const [row] = await tx<{ revoked_at: Date }[]>`update regulator_keys set revoked_at = now()
+      where id = ${keyId} returning revoked_at`;
     await appendAudit(tx, {
-      actor: 'system',
-      action: 'regulator.locked',
-      subject: row.id,
-      data: { attempts: input.lockout.attempts, until: until.toISOString() },
+      actor,
+      action: 'regulator_key.revoked',
+      subject: before.regulator_id,
+      data: { apiKeyId: keyId },
     });
-    return { ok: false, reason: 'locked', until };
+    return {
+      id: keyId,
+      regulatorId: before.regulator_id,
+      revokedAt: new Date(row!.revoked_at),
+      alreadyRevoked: false,
+    };
   });
 }

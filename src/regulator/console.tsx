@@ -3,9 +3,8 @@
 // sign-in form's comes from a short-lived pre-session cookie). Decisions go through the same
 // aml/cases.decide as the API, so both enforce reasons and four eyes alike.
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import {
   CASE_STATUSES,
   type CaseStatus,
@@ -20,12 +19,11 @@ import { getReport } from '../aml/reports';
 import { RISKS, type Risk } from '../aml/types';
 import { reporterFromConfig } from '../aml/wiring';
 import { verifyAuditChain } from '../audit/log';
+import { checkedForm, mountSignIn, sessionIn } from '../auth/routes';
 import { isNetworkId, type NetworkId } from '../chains/networks';
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
 import { problemResponse } from '../http/problem';
-import { signInLimit } from '../http/ratelimit';
-import { timingSafeEqualString } from '../lib/ct';
 import { AppError } from '../lib/errors';
 import { isId } from '../lib/ids';
 import { parseKzt } from '../lib/money';
@@ -35,106 +33,41 @@ import { Page } from '../ui/regulator/layout';
 import { LoginPage } from '../ui/regulator/login';
 import { type QueueFilters, QueuePage } from '../ui/regulator/queue';
 import { CONSOLE_CSS } from '../ui/regulator/styles';
-import { signIn } from './accounts';
+import { regulatorAccounts } from './accounts';
 import { fm1Response } from './routes';
-import {
-  type ConsoleSession,
-  createSession,
-  deleteSession,
-  loadSession,
-  randomToken,
-  SESSION_TTL_MS,
-} from './sessions';
+import { type ConsoleSession, consoleSessions } from './sessions';
 
 export const SESSION_COOKIE = 'rg_session';
 export const LOGIN_COOKIE = 'rg_login';
 const CONSOLE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; " +
   "base-uri 'none'";
-const SESSION_VAR = 'consoleSession';
 
 type C = Context<AppEnv>;
 
-const sessionOf = (c: C): ConsoleSession => c.get(SESSION_VAR as never) as ConsoleSession;
+const sessionOf = (c: C) => sessionIn<ConsoleSession>(c, '/regulator');
 
-function cookieOptions(config: Config, maxAgeSeconds: number) {
-  return {
-    httpOnly: true,
-    sameSite: 'Strict' as const,
-    path: '/regulator',
-    secure: config.PUBLIC_URL.startsWith('https://'),
-    maxAge: maxAgeSeconds,
-  };
-}
-
-/**
- * A POST from another site is refused before the token check (defence in depth). Browsers say where a
- * request comes from in Sec-Fetch-Site; under `Referrer-Policy: no-referrer` their Origin is "null",
- * so Origin is only compared when it names one. Clients that send neither still need the token.
- */
-function sameOrigin(c: C): boolean {
-  const site = c.req.header('sec-fetch-site');
-  if (site !== undefined) return site === 'same-origin';
-  const origin = c.req.header('origin');
-  if (!origin || origin === 'null') return true;
-  try {
-    return new URL(origin).host === (c.req.header('host') ?? new URL(c.req.url).host);
-  } catch {
-    return false;
-  }
-}
-
-async function readForm(c: C): Promise<Record<string, string>> {
-  const ct = c.req.header('content-type') ?? '';
-  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ct) && !/^multipart\/form-data/i.test(ct))
-    return {};
-  const body = await c.req.parseBody().catch((err) => {
-    // A malformed multipart body (no boundary, truncated parts) is the sender's mistake.
-    throw new AppError('invalid_form', 'the form body could not be read', { status: 400, cause: err });
-  });
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
-  return out;
-}
-
-function forbidden(c: C, message: string): Response | Promise<Response> {
-  c.status(403);
-  return c.html(
-    <Page title="Refused">
-      <p class="error" role="alert" id="csrf-error">
-        {message}
-      </p>
-      <p>
-        <a href="/regulator/cases">Back to the console</a>
-      </p>
-    </Page>,
-  );
-}
-
-const sessionRequired: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = getCookie(c, SESSION_COOKIE);
-  const session = token ? await loadSession(c.get('services').sql, token) : undefined;
-  if (!session) {
-    if (c.req.method === 'GET') return c.redirect('/regulator/login', 303);
-    return forbidden(c, 'Your session has ended: sign in again.');
-  }
-  c.set(SESSION_VAR as never, session as never);
-  await next();
-};
+const RefusedPage = (props: { message: string }) => (
+  <Page title="Refused">
+    <p class="error" role="alert" id="csrf-error">
+      {props.message}
+    </p>
+    <p>
+      <a href="/regulator/cases">Back to the console</a>
+    </p>
+  </Page>
+);
 
 /** Every state-changing request needs the session's CSRF token in the form. */
 async function checkCsrf(
   c: C,
 ): Promise<{ ok: true; form: Record<string, string> } | { ok: false; res: Response | Promise<Response> }> {
-  const form = await readForm(c);
-  const expected = sessionOf(c).csrf;
-  if (!sameOrigin(c) || !form.csrf || !timingSafeEqualString(form.csrf, expected)) {
-    return {
-      ok: false,
-      res: forbidden(c, 'The form was refused: its security token is missing or wrong (CSRF).'),
-    };
-  }
-  return { ok: true, form };
+  const form = await checkedForm(c, '/regulator', (message) => <RefusedPage message={message} />);
+  if (form instanceof Response) return { ok: false, res: form };
+  // The console's forms have no repeated fields: the first value of each.
+  const first: Record<string, string> = {};
+  for (const [k, v] of Object.entries(form)) first[k] = Array.isArray(v) ? (v[0] ?? '') : v;
+  return { ok: true, form: first };
 }
 
 function queueFilters(c: C): QueueFilters {
@@ -195,66 +128,23 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
     return c.body(CONSOLE_CSS);
   });
 
-  const loginPage = (c: C, status: 200 | 401 | 403 | 423 | 429, error?: string, email?: string) => {
-    const token = randomToken();
-    setCookie(c, LOGIN_COOKIE, token, cookieOptions(config, 3600));
-    c.status(status);
-    return c.html(<LoginPage csrf={token} error={error} email={email} />);
-  };
-
-  app.get('/regulator/login', (c) => loginPage(c, 200));
-
-  app.post('/regulator/login', async (c) => {
-    const form = await readForm(c);
-    const expected = getCookie(c, LOGIN_COOKIE);
-    if (!sameOrigin(c) || !form.csrf || !expected || !timingSafeEqualString(form.csrf, expected)) {
-      return loginPage(c, 403, 'The sign-in form expired or was not sent by this site (CSRF). Try again.');
-    }
-    const email = (form.email ?? '').slice(0, 320);
-    const services = c.get('services');
-    const limit = await signInLimit(c, services.sql, config);
-    if (limit.refused) return loginPage(c, 429, limit.refused, email);
-    const result = await signIn(services.sql, {
-      email,
-      password: (form.password ?? '').slice(0, 400),
-      lockout: { attempts: config.REGULATOR_LOCKOUT_ATTEMPTS, minutes: config.REGULATOR_LOCKOUT_MINUTES },
-    });
-    if (!result.ok) {
-      if (result.reason === 'locked') {
-        const until = new Intl.DateTimeFormat('en-GB', {
-          timeZone: 'Asia/Almaty',
-          timeStyle: 'short',
-        }).format(result.until);
-        return loginPage(
-          c,
-          423,
-          `This account is locked after repeated failed sign-ins. Try again after ${until} (Almaty time).`,
-          email,
-        );
-      }
-      await limit.failed();
-      return loginPage(c, 401, 'Wrong email or password.', email);
-    }
-    const session = await createSession(services.sql, result.regulator.regulatorId);
-    deleteCookie(c, LOGIN_COOKIE, { path: '/regulator' });
-    setCookie(c, SESSION_COOKIE, session.token, cookieOptions(config, Math.floor(SESSION_TTL_MS / 1000)));
-    return c.redirect('/regulator/cases', 303);
+  const { sessionRequired } = mountSignIn(app, config, {
+    prefix: '/regulator',
+    cookies: { session: SESSION_COOKIE, login: LOGIN_COOKIE },
+    home: '/regulator/cases',
+    accounts: regulatorAccounts,
+    subjectOf: (p) => p.regulatorId,
+    sessions: consoleSessions,
+    lockout: { attempts: config.REGULATOR_LOCKOUT_ATTEMPTS, minutes: config.REGULATOR_LOCKOUT_MINUTES },
+    scryptLogN: config.REGULATOR_SCRYPT_LOG_N,
+    loginPage: (props) => <LoginPage {...props} />,
+    refusedPage: (message) => <RefusedPage message={message} />,
   });
 
   app.use('/regulator/cases', sessionRequired);
   app.use('/regulator/cases/*', sessionRequired);
   app.use('/regulator/reports/*', sessionRequired);
   app.use('/regulator/audit', sessionRequired);
-  app.use('/regulator/logout', sessionRequired);
-
-  app.post('/regulator/logout', async (c) => {
-    const check = await checkCsrf(c);
-    if (!check.ok) return check.res;
-    const token = getCookie(c, SESSION_COOKIE);
-    if (token) await deleteSession(c.get('services').sql, token);
-    deleteCookie(c, SESSION_COOKIE, { path: '/regulator' });
-    return c.redirect('/regulator/login', 303);
-  });
 
   app.get('/regulator/cases', async (c) => {
     const services = c.get('services');

@@ -401,11 +401,12 @@ describe('constant-time comparison of secrets', () => {
   it.each([
     ['merchants/apikeys.ts', /timingSafeEqual\(/],
     ['regulator/accounts.ts', /timingSafeEqual\(/],
-    ['dashboard/routes.tsx', /timingSafeEqualString\(token, expected\)/],
-    ['dashboard/routes.tsx', /timingSafeEqualString\(token, sessionOf\(c\)\.csrf\)/],
-    ['regulator/console.tsx', /timingSafeEqualString\(form\.csrf, expected\)/],
+    // Both sign-in areas check every form's CSRF token through auth/forms.ts csrfHolds.
+    ['auth/forms.ts', /timingSafeEqualString\(token, expected\)/],
+    ['auth/routes.tsx', /csrfHolds\(c, form, getCookie\(c, area\.cookies\.login\)\)/],
+    ['auth/routes.tsx', /csrfHolds\(c, form, sessionIn\(c, prefix\)\.csrf\)/],
     ['webhooks/verify.ts', /timingSafeEqual/],
-    ['regulator/passwords.ts', /timingSafeEqual/],
+    ['auth/passwords.ts', /timingSafeEqual/],
   ])('%s compares its secret with the constant-time helper', (file, pattern) => {
     expect(read(file)).toMatch(pattern);
   });
@@ -414,7 +415,9 @@ describe('constant-time comparison of secrets', () => {
     for (const file of [
       'merchants/apikeys.ts',
       'regulator/accounts.ts',
-      'regulator/passwords.ts',
+      'auth/passwords.ts',
+      'auth/forms.ts',
+      'auth/sessions.ts',
       'dashboard/users.ts',
       'webhooks/verify.ts',
     ]) {

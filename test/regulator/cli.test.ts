@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIndex } from '../../src/aml/lists/store';
+import { createPasswordHasher } from '../../src/auth/passwords';
 import { runCli } from '../../src/cli';
 import { buildRegistry } from '../../src/cli/commands';
 import { listCommands } from '../../src/cli/lists';
@@ -64,6 +65,8 @@ describe('regulator create', () => {
       email: 'A.Sadykova@afm.test',
       password: 'correct horse battery staple',
       lockout: { attempts: 5, minutes: 15 },
+      hasher: createPasswordHasher({ concurrency: 2, queue: 8 }),
+      scryptLogN: 10,
     });
     expect(signed.ok).toBe(true);
     const [audit] = await db.sql`select action from audit_log where subject = ${out.id} order by id limit 1`;

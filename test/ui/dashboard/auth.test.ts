@@ -78,7 +78,8 @@ describe('sign-in', () => {
       password: PASSWORD,
       lockout: { attempts: 3, minutes: 10 },
       now: new Date(Date.now() + 11 * 60_000),
-      dummyHash: async () => '',
+      hasher: ctx.services.passwords,
+      scryptLogN: 10,
     });
     expect(later.ok).toBe(true);
   });

@@ -1,6 +1,8 @@
 // `user create` and `user list` through the CLI runner: a password from stdin or a generated one shown
 // once, errors that name the flag, and a user who can then sign in.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPasswordHasher } from '../../../src/auth/passwords';
 import { runCli } from '../../../src/cli';
 import { buildRegistry } from '../../../src/cli/commands';
 import { createUserCommands } from '../../../src/cli/user';
@@ -39,7 +41,8 @@ const signIn = (email: string, password: string) =>
     email,
     password,
     lockout: { attempts: 5, minutes: 15 },
-    dummyHash: async () => '',
+    hasher: createPasswordHasher({ concurrency: 2, queue: 8 }),
+    scryptLogN: 10,
   });
 
 describe('user create', () => {
