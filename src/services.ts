@@ -3,6 +3,7 @@
 
 import type { ScreeningService } from './aml/screen';
 import { screeningFromConfig } from './aml/wiring';
+import { type AuditKey, auditKeyFromConfig } from './audit/checkpoints';
 import { type EvmService, evmServiceFromConfig } from './chains/evm/service';
 import type { Family } from './chains/networks';
 import type { ChainAdapter } from './chains/types';
@@ -48,6 +49,8 @@ export interface Services {
   readonly noteKeyUse: (found: ApiKeyRecord) => Promise<void>;
   /** Derives UTXO receive addresses: inline, or on a derivation thread (Node, see src/node.ts). */
   readonly deriveAddresses: DeriveMany;
+  /** Signs audit checkpoints (with the secret key) and checks them; undefined when none is configured. */
+  readonly auditKey?: AuditKey | undefined;
 }
 
 export function keyModeFor(config: Config): KeyMode {
@@ -114,5 +117,6 @@ export function createServices(
     invoices: overrides.invoices ?? createInvoiceStore(sql, derive),
     deriveAddresses: derive,
     noteKeyUse: overrides.noteKeyUse ?? createKeyUseRecorder(sql),
+    auditKey: 'auditKey' in overrides ? overrides.auditKey : auditKeyFromConfig(config),
   };
 }
