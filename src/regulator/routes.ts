@@ -483,7 +483,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
             },
           },
         },
-        ...problems(400, 401, 403),
+        ...problems(401, 403, 422),
       },
     }),
     async (c) => {
