@@ -67,7 +67,10 @@ export function planDeployment(args: { owner: string; gatewaySigner: string }): 
       getAddress(args.owner),
       getAddress(args.gatewaySigner),
     ]),
-    plan('DepositFactory', DepositFactoryAbi, DepositFactoryBytecode, []),
+    plan('DepositFactory', DepositFactoryAbi, DepositFactoryBytecode, [
+      getAddress(args.owner),
+      getAddress(args.gatewaySigner),
+    ]),
   ];
 }
 

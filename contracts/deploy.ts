@@ -19,7 +19,8 @@ export const SANDBOX_TOKENS = {
 } as const;
 
 export interface DeployOptions {
-  /** Address whose EIP-712 signatures the router accepts; defaults to the deployer. */
+  /** Address whose EIP-712 signatures the router (intents) and the deposit factory (flushes) accept;
+   *  defaults to the deployer. */
   gatewaySigner?: string;
   /** Point the router at the mock sanctions oracle (default true). */
   routerUsesOracle?: boolean;
@@ -57,7 +58,7 @@ export async function deployContract(
 }
 
 /**
- * Deploys PaymentRouter (owner: the deployer), DepositFactory, two test tokens and the mock oracle.
+ * Deploys PaymentRouter and DepositFactory (owner: the deployer; signer: `gatewaySigner`), two test tokens and the mock oracle.
  * The deployments are sent back to back with explicit nonces so that, with interval mining, they land
  * in one block instead of one block each.
  */
@@ -72,7 +73,13 @@ export async function deployAll(signer: Signer, options: DeployOptions = {}): Pr
       [deployer, options.gatewaySigner ?? deployer],
       { nonce },
     ),
-    deployContract(signer, DepositFactoryAbi, DepositFactoryBytecode, [], { nonce: nonce + 1 }),
+    deployContract(
+      signer,
+      DepositFactoryAbi,
+      DepositFactoryBytecode,
+      [deployer, options.gatewaySigner ?? deployer],
+      { nonce: nonce + 1 },
+    ),
     deployContract(
       signer,
       TestTokenAbi,

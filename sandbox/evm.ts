@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Contract, JsonRpcProvider, parseUnits } from 'ethers';
 import { deployAll, SANDBOX_TOKENS } from '../contracts/deploy';
-import { PaymentRouterAbi, TestTokenAbi } from '../contracts/generated/index';
+import { runtimeMatches } from '../contracts/deploy-public';
+import {
+  DepositFactoryAbi,
+  DepositFactoryBytecode,
+  PaymentRouterAbi,
+  TestTokenAbi,
+} from '../contracts/generated/index';
 import {
   readSandboxEvm,
   type SandboxEvmRecord,
@@ -98,7 +104,8 @@ async function prepareChain(
     known &&
     known.chainId === chainId &&
     (await hasCode(provider, known.router)) &&
-    (await hasCode(provider, known.depositFactory)) &&
+    // A factory from an older build (e.g. before flush authorizations) is not reused.
+    runtimeMatches(await provider.getCode(known.depositFactory), DepositFactoryBytecode) &&
     (await hasCode(provider, known.usdc)) &&
     (await hasCode(provider, known.usdt));
   let addresses: Pick<SandboxEvmRecord, 'router' | 'depositFactory' | 'usdc' | 'usdt' | 'sanctionsOracle'>;
@@ -109,6 +116,11 @@ async function prepareChain(
     if (!(await router.getFunction('isSigner')(signer.address))) {
       await (await router.getFunction('addSigner')(signer.address)).wait();
       log(`router: now trusts the gateway signer ${signer.address}`);
+    }
+    const factory = new Contract(known.depositFactory, DepositFactoryAbi, deployer);
+    if ((await factory.getFunction('flushSigner')()) !== signer.address) {
+      await (await factory.getFunction('setFlushSigner')(signer.address)).wait();
+      log(`deposit factory: flushes now need the gateway signer ${signer.address}`);
     }
   } else {
     const d = await deployAll(deployer, { gatewaySigner: signer.address });

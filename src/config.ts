@@ -141,6 +141,18 @@ export const configSchema = z
         return false;
       }
     }, 'expected base64 of 32 random bytes (openssl rand -base64 32)'),
+    // Audit checkpoints (SPEC section 7): the Ed25519 key (hex, 32 bytes) that signs the audit chain's
+    // head, kept outside the database (sandbox: generated under DATA_DIR by src/node.ts and the CLI);
+    // a host that only verifies may be given the public key alone.
+    AUDIT_SIGNING_KEY: optionalString.refine(
+      (v) => v === undefined || /^(0x)?[0-9a-fA-F]{64}$/.test(v),
+      'expected 64 hex digits (an Ed25519 secret key: openssl rand -hex 32)',
+    ),
+    AUDIT_PUBLIC_KEY: optionalString.refine(
+      (v) => v === undefined || /^(0x)?[0-9a-fA-F]{64}$/.test(v),
+      'expected 64 hex digits (an Ed25519 public key)',
+    ),
+    AUDIT_CHECKPOINT_INTERVAL_SECONDS: int(3600, 10, 7 * 86_400),
     WEBHOOK_ALLOW_PRIVATE: z
       .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
       .optional()

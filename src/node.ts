@@ -2,6 +2,7 @@
 // PostgreSQL: the ticks lock rows, never assume they are alone.
 import { serve } from '@hono/node-server';
 import { createApp } from './app';
+import { resolveAuditSecret } from './audit/keyfile';
 import { openDatabase } from './boot';
 import { withSandboxEvm } from './chains/evm/sandbox-file';
 import { withSandboxUtxo } from './chains/utxo/backends/sandbox-file';
@@ -20,6 +21,9 @@ async function main() {
     // Webhook secrets are encrypted at rest: sandbox keeps a generated key under DATA_DIR, other modes
     // must be given WEBHOOK_ENCRYPTION_KEY.
     config = { ...config, WEBHOOK_ENCRYPTION_KEY: resolveWebhookKey(config).key };
+    // Audit checkpoints are signed with a key outside the database: sandbox keeps one under DATA_DIR.
+    const auditSecret = resolveAuditSecret(config).key;
+    if (auditSecret) config = { ...config, AUDIT_SIGNING_KEY: auditSecret };
     // Sandbox EVM: anvil's RPC URL and contracts from DATA_DIR/sandbox.json (`npm run sandbox`) and the
     // intent-signing key generated under DATA_DIR; variables in the environment win.
     config = withSandboxEvm(config);

@@ -4,6 +4,7 @@
 
 import type { ScreeningService } from './aml/screen';
 import { screeningFromConfig } from './aml/wiring';
+import { type AuditKey, auditKeyFromConfig } from './audit/checkpoints';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords';
 import { type EvmService, evmServiceFromConfig } from './chains/evm/service';
 import type { Family } from './chains/networks';
@@ -52,6 +53,8 @@ export interface Services {
   readonly deriveAddresses: DeriveMany;
   /** Password checks of the sign-in forms, bounded in how many run at once (src/auth/passwords.ts). */
   readonly passwords: PasswordHasher;
+  /** Signs audit checkpoints (with the secret key) and checks them; undefined when none is configured. */
+  readonly auditKey?: AuditKey | undefined;
 }
 
 export function keyModeFor(config: Config): KeyMode {
@@ -127,5 +130,6 @@ export function createServices(
         concurrency: config.SIGN_IN_HASH_CONCURRENCY,
         queue: config.SIGN_IN_HASH_QUEUE,
       }),
+    auditKey: 'auditKey' in overrides ? overrides.auditKey : auditKeyFromConfig(config),
   };
 }

@@ -1,10 +1,13 @@
-// The audit log: append-only (a trigger refuses UPDATE/DELETE/TRUNCATE) and hash-chained, so that
-// even a superuser who bypasses the trigger leaves a break that `verifyAuditChain` names.
+// The audit log: append-only (a trigger refuses UPDATE/DELETE) and hash-chained, so a change to one
+// entry leaves a break that `verifyAuditChain` names. The chain alone does NOT catch a superuser who
+// bypasses the trigger and deletes the newest entries, or edits an entry and recomputes every later
+// hash: the result is again a valid chain. Those are caught by the signed checkpoints of the head
+// (checkpoints.ts), checked by `verifyAuditLog`.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Queryable, Tx } from '../db/client';
 
-const AUDIT_LOCK = 7_411_002;
+export const AUDIT_LOCK = 7_411_002;
 export const GENESIS_HASH = '0'.repeat(64);
 
 export interface AuditEntryInput {

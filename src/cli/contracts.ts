@@ -94,12 +94,14 @@ const deploy: CliCommand = {
     signer: {
       kind: 'string',
       placeholder: '0x…',
-      description: "the gateway signer the router trusts (default: GATEWAY_SIGNER_KEY's address)",
+      description:
+        "the gateway signer the router (intents) and the deposit factory (flush authorizations) trust (default: GATEWAY_SIGNER_KEY's address)",
     },
     owner: {
       kind: 'string',
       placeholder: '0x…',
-      description: "the router's owner, who rotates signers and pauses (default: the deployer)",
+      description:
+        "the router's and the deposit factory's owner, who rotates signers and pauses (default: the deployer)",
     },
     confirmations: {
       kind: 'string',
@@ -157,7 +159,7 @@ const deploy: CliCommand = {
       const gk = env['GATEWAY_SIGNER_KEY']?.trim();
       if (!gk || !/^0x[0-9a-fA-F]{64}$/.test(gk)) {
         throw new CliUsageError(
-          '--signer is required when GATEWAY_SIGNER_KEY is not set (the address whose intents the router accepts)',
+          '--signer is required when GATEWAY_SIGNER_KEY is not set (the address whose intents and flush authorizations the contracts accept)',
           '--signer',
         );
       }

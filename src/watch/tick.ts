@@ -1,5 +1,6 @@
 // Jobs are ticks: one bounded unit of work, safe on several processes at once (row locks with
 // SKIP LOCKED), called by a Node interval, a Workers cron trigger, or an open checkout page.
+import { createCheckpoint } from '../audit/checkpoints';
 import type { EvmTickReport } from '../chains/evm/service';
 import { expireDue } from '../invoices/state';
 import type { Services } from '../services';
@@ -20,6 +21,13 @@ export async function runTick(services: Services, now = new Date()): Promise<Tic
   const expired = await expireDue(services.sql, services.state, { now });
   // Old idempotency keys: a retry a day later is a new request.
   await services.sql`delete from idempotency_keys where created_at < ${new Date(now.getTime() - 86_400_000)}`;
+  // Sign the audit chain's head into a checkpoint once per interval (SPEC section 7).
+  if (services.auditKey?.secretKey) {
+    const minIntervalMs = services.config.AUDIT_CHECKPOINT_INTERVAL_SECONDS * 1000;
+    await createCheckpoint(services.sql, services.auditKey, { now, minIntervalMs }).catch((err) =>
+      services.logger.warn('audit checkpoint failed', { err }),
+    );
+  }
   // Last, so the events written above go out in this same tick. Runs on the real clock: its leases
   // and retry times must agree across processes.
   const webhooks = await runWebhookTick(services);

@@ -46,6 +46,7 @@ const COVERAGE: Record<string, Kind> = {
   'GET /v1/regulator/reports/:id/fm1.xml': 'api',
   'GET /v1/regulator/reports/:id/ivms101.json': 'api',
   'GET /v1/regulator/audit/verify': 'api',
+  'GET /v1/regulator/audit/checkpoints': 'api',
   'GET /v1/rates': 'api',
   'GET /openapi.json': 'api',
   'GET /docs': 'page',

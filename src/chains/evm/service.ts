@@ -81,18 +81,22 @@ export function createEvmService(settings: EvmSettings, deps: EvmServiceDeps): E
     }),
   );
   const sweeperKey = settings.sweeperKey;
-  const sweepers = sweeperKey
-    ? [...networks.values()].map((n) =>
-        createEvmSweeper({
-          sql: deps.sql,
-          net: n.config,
-          rpc: n.rpc,
-          key: sweeperKey,
-          logger: deps.logger,
-          ...(deps.sweepConfirmWithinMs ? { confirmWithinMs: deps.sweepConfirmWithinMs } : {}),
-        }),
-      )
-    : [];
+  // A flush needs the gateway signer's authorization (DepositFactory): no signer, no sweeps.
+  const flushKey = settings.signerKey;
+  const sweepers =
+    sweeperKey && flushKey
+      ? [...networks.values()].map((n) =>
+          createEvmSweeper({
+            sql: deps.sql,
+            net: n.config,
+            rpc: n.rpc,
+            key: sweeperKey,
+            signerKey: flushKey,
+            logger: deps.logger,
+            ...(deps.sweepConfirmWithinMs ? { confirmWithinMs: deps.sweepConfirmWithinMs } : {}),
+          }),
+        )
+      : [];
   const failed = (network: NetworkId, what: string, err: unknown) => {
     deps.logger.warn(`evm ${what} failed`, { network, err });
     return { network, error: (err as Error)?.message ?? String(err) };

@@ -1,12 +1,18 @@
 // The sweep job: moves what sits at paid deposit addresses to the merchant's payout address with
-// DepositFactory.deployAndFlush(invoiceKey, payout, tokens). The forwarder can send only to the payout
-// address fixed in its CREATE2 address, so the sweeper key cannot redirect anything: it only pays gas.
+// DepositFactory.deployAndFlush(invoiceKey, payout, tokens, deadline, signature). The forwarder can send
+// only to the payout address fixed in its CREATE2 address, so neither key here can redirect anything.
 //
-// Gas: the operator's sweeper account (EVM_SWEEPER_KEY) pays for every sweep (about 150k gas for the
-// first, which deploys the forwarder; less for later flushes), whatever the amount swept. Operators
-// keep it funded and recover the cost through their fees; a merchant may call deployAndFlush
-// themselves at any time (it is permissionless). Sweeps wait while a compliance hold is open.
+// Compliance: the factory flushes only with an EIP-712 authorization from the gateway signer
+// (GATEWAY_SIGNER_KEY), bound to the forwarder's on-chain nonce and a short deadline. This job signs
+// one only when no payment on the deposit is held or rejected (flush-policy.ts), checked right before
+// signing; a hold that starts after that can race only an authorization already sent, which expires
+// with its deadline and is single-use. Nobody else (merchant or third party) can flush a deposit.
+//
+// Gas: the operator's sweeper account (EVM_SWEEPER_KEY) pays for every sweep (about 380k gas for the
+// first, which deploys the forwarder; 55-70k for later flushes), whatever the amount swept. Operators
+// keep it funded and recover the cost through their fees.
 import { getAddress, Interface, Transaction, Wallet } from 'ethers';
+import { signFlush } from '../../../contracts/flush-auth';
 import { DepositFactoryAbi } from '../../../contracts/generated/DepositFactory';
 import type { Sql } from '../../db/client';
 import { randomHex } from '../../lib/ids';
@@ -14,6 +20,7 @@ import type { Logger } from '../../lib/log';
 import { tryAcquireLease } from '../../watch/leases';
 import type { NetworkId } from '../networks';
 import type { EvmNetworkConfig } from './config';
+import { depositFlushBlock, flushAllowedWhere } from './flush-policy';
 import { erc20Interface } from './intents';
 import {
   type EvmRpc,
@@ -33,6 +40,10 @@ export interface EvmSweeperOptions {
   readonly rpc: EvmRpc;
   /** The sweeper's private key (pays gas only). */
   readonly key: string;
+  /** The gateway signer's private key: signs flush authorizations (the factory's `flushSigner`). */
+  readonly signerKey: string;
+  /** How long a flush authorization stays valid, in seconds after the latest block; default 600. */
+  readonly authorizationTtlSeconds?: number;
   readonly logger?: Logger;
   readonly holder?: string;
   readonly useLease?: boolean;
@@ -54,6 +65,8 @@ export interface SweepTickResult {
   readonly failed: number;
   /** Due addresses that held nothing (someone else swept them). */
   readonly empty: number;
+  /** Due addresses left unswept because a payment on them is held or rejected. */
+  readonly blocked?: number;
 }
 
 export interface EvmSweeper {
@@ -64,6 +77,7 @@ export interface EvmSweeper {
 
 interface SweepRow {
   readonly address: string;
+  readonly invoice_id: string;
   readonly invoice_key: string;
   readonly payout: string;
   readonly pending_txid: string | null;
@@ -77,6 +91,8 @@ export function createEvmSweeper(options: EvmSweeperOptions): EvmSweeper {
   const { sql, net, rpc } = options;
   const network = net.network;
   const wallet = new Wallet(options.key);
+  const flushSigner = new Wallet(options.signerKey);
+  const ttl = BigInt(options.authorizationTtlSeconds ?? 600);
   const holder = options.holder ?? `sweep-${randomHex(8)}`;
   const batch = options.batch ?? 10;
   const pendingTimeoutMs = options.pendingTimeoutMs ?? 600_000;
@@ -93,6 +109,27 @@ export function createEvmSweeper(options: EvmSweeperOptions): EvmSweeper {
       }),
     ]);
     return { native, tokens: tokens.filter((_, i) => tokenBalances[i]! > 0n) };
+  }
+
+  /** deployAndFlush calldata carrying a fresh single-use authorization for exactly this flush. */
+  async function authorizedFlush(r: SweepRow, flushTokens: string[]): Promise<string> {
+    const payout = getAddress(r.payout);
+    const [nonceOut, latest] = await Promise.all([
+      ethCall(rpc, net.depositFactory, factoryInterface.encodeFunctionData('nonces', [r.address])),
+      getBlockHeader(rpc, 'latest'),
+    ]);
+    if (!latest) throw new Error('no latest block');
+    const nonce = factoryInterface.decodeFunctionResult('nonces', nonceOut)[0] as bigint;
+    const deadline = BigInt(latest.timestamp) + ttl;
+    const auth = { invoiceId: r.invoice_key, payout, tokens: flushTokens, nonce, deadline };
+    const signature = await signFlush(flushSigner, net.chainId, net.depositFactory, auth);
+    return factoryInterface.encodeFunctionData('deployAndFlush', [
+      r.invoice_key,
+      payout,
+      flushTokens,
+      deadline,
+      signature,
+    ]);
   }
 
   /** Signs and sends; the hash is computed locally, so a send whose answer was lost is still known. */
@@ -134,7 +171,9 @@ export function createEvmSweeper(options: EvmSweeperOptions): EvmSweeper {
   }
 
   async function settlePending(now: Date): Promise<{ confirmed: number; failed: number }> {
-    const rows = await sql<SweepRow[]>`select address, invoice_key, payout, pending_txid, pending_at, attempts
+    const rows = await sql<
+      SweepRow[]
+    >`select address, invoice_id, invoice_key, payout, pending_txid, pending_at, attempts
       from evm_sweeps where network = ${network} and pending_txid is not null`;
     let confirmed = 0;
     let failed = 0;
@@ -168,20 +207,27 @@ export function createEvmSweeper(options: EvmSweeperOptions): EvmSweeper {
         options.useLease !== false &&
         !(await tryAcquireLease(sql, `evm-sweep:${network}`, holder, 60_000))
       ) {
-        return { network, skipped: 'busy', sent: 0, confirmed: 0, failed: 0, empty: 0 };
+        return { network, skipped: 'busy', sent: 0, confirmed: 0, failed: 0, empty: 0, blocked: 0 };
       }
       let { confirmed, failed } = await settlePending(now);
       const due = await sql<
         SweepRow[]
-      >`select s.address, s.invoice_key, s.payout, s.pending_txid, s.pending_at,
+      >`select s.address, s.invoice_id, s.invoice_key, s.payout, s.pending_txid, s.pending_at,
           s.attempts
         from evm_sweeps s join invoices i on i.id = s.invoice_id
-        where s.network = ${network} and s.due_at <= ${now} and s.pending_txid is null and i.review <> 'held'
+        where s.network = ${network} and s.due_at <= ${now} and s.pending_txid is null
+          and ${flushAllowedWhere(sql)}
         order by s.due_at limit ${batch}`;
       let sent = 0;
       let empty = 0;
+      let blocked = 0;
       for (const r of due) {
         try {
+          // Checked again right before signing: a hold may have started since the select.
+          if (await depositFlushBlock(sql, network, r.invoice_id)) {
+            blocked++;
+            continue;
+          }
           const b = await balances(r.address);
           if (b.native === 0n && b.tokens.length === 0) {
             await sql`update evm_sweeps set due_at = null, updated_at = ${now}
@@ -189,11 +235,7 @@ export function createEvmSweeper(options: EvmSweeperOptions): EvmSweeper {
             empty++;
             continue;
           }
-          const data = factoryInterface.encodeFunctionData('deployAndFlush', [
-            r.invoice_key,
-            getAddress(r.payout),
-            b.tokens,
-          ]);
+          const data = await authorizedFlush(r, b.tokens);
           const txid = await send(net.depositFactory, data);
           await sql`update evm_sweeps set pending_txid = ${txid}, pending_at = ${now}, updated_at = ${now}
             where network = ${network} and address = ${r.address}`;
@@ -219,7 +261,7 @@ export function createEvmSweeper(options: EvmSweeperOptions): EvmSweeper {
           await sleep(50);
         }
       }
-      return { network, sent, confirmed, failed, empty };
+      return { network, sent, confirmed, failed, empty, blocked };
     },
   };
 }

@@ -1,14 +1,21 @@
 // The sweep job on a real anvil: paid deposit addresses are flushed to the merchant's payout address
 // (deploying the forwarder the first time), later deposits are swept again, router payments need no
-// sweep, a compliance hold waits, and an address someone else already swept costs no transaction.
-import { Contract } from 'ethers';
+// sweep, a compliance hold waits (an AML hold until it is cleared; a rejection for good), nobody but
+// the gateway can flush, and an address already flushed costs no transaction.
+import { Contract, Interface } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signFlush } from '../../../contracts/flush-auth';
 import { DepositFactoryAbi } from '../../../contracts/generated/index';
+import { decide } from '../../../src/aml/cases';
+import { reporterFromConfig } from '../../../src/aml/wiring';
 import { invoiceKey } from '../../../src/chains/evm/deposit';
 import { createEvmSweeper, type EvmSweeper } from '../../../src/chains/evm/sweep';
 import { setReview } from '../../../src/invoices/state';
+import { newRegulator, operatorList } from '../../aml/support';
 import { anvilAccount } from '../../helpers/anvil';
 import { createEvmTestEnv, type EvmTestEnv } from './support';
+
+const factoryIface = new Interface(DepositFactoryAbi);
 
 describe('sweeping deposit addresses', () => {
   let env: EvmTestEnv;
@@ -34,6 +41,7 @@ describe('sweeping deposit addresses', () => {
       net: env.net.config,
       rpc: env.net.rpc,
       key: anvilAccount(9).privateKey,
+      signerKey: env.signer.privateKey,
       useLease: false,
       confirmWithinMs: 5000,
     });
@@ -107,16 +115,96 @@ describe('sweeping deposit addresses', () => {
     expect(await usdc(inv.address)).toBe(0n);
   });
 
-  it('clears an address that someone else already swept, without a transaction', async () => {
+  it('clears an address that was already flushed, without a transaction', async () => {
     const inv = await env.invoice();
     await env.payNative(inv.address, inv.atomic['ETH@anvil']!);
     await tick();
-    // The merchant flushes it themselves: deployAndFlush is permissionless.
+    // Someone relays a flush the gateway signer authorized (anyone may submit one).
     const factory = new Contract(env.deployment.addresses.depositFactory, DepositFactoryAbi, env.payer2);
-    await (await factory.getFunction('deployAndFlush')(invoiceKey(inv.id), env.payout, [])).wait();
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+    const auth = { invoiceId: invoiceKey(inv.id), payout: env.payout, tokens: [], nonce: 0n, deadline };
+    const sig = await signFlush(env.signer, env.net.config.chainId, await factory.getAddress(), auth);
+    await (await factory.getFunction('deployAndFlush')(auth.invoiceId, env.payout, [], deadline, sig)).wait();
     const r = await sweeper.tick();
     expect(r).toMatchObject({ sent: 0, empty: 1 });
     expect((await row(inv.address))?.due_at).toBeNull();
+  });
+
+  it('lets no third party flush, and no authorization be used twice', async () => {
+    const inv = await env.invoice();
+    await env.payNative(inv.address, 1_000n);
+    await tick();
+    const factory = new Contract(env.deployment.addresses.depositFactory, DepositFactoryAbi, env.payer2);
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+    const auth = { invoiceId: invoiceKey(inv.id), payout: env.payout, tokens: [], nonce: 0n, deadline };
+    // Signed by the payer (not the gateway signer): refused on chain.
+    const own = await signFlush(env.payer2, env.net.config.chainId, await factory.getAddress(), auth);
+    await expect(
+      factory.getFunction('deployAndFlush')(auth.invoiceId, env.payout, [], deadline, own),
+    ).rejects.toThrow();
+    expect(await env.provider.getBalance(inv.address)).toBe(1_000n);
+
+    // The gateway's own sweep transaction, replayed by a third party after a new deposit: refused.
+    expect((await sweeper.tick()).confirmed).toBe(1);
+    const sweep = await env.provider.getTransaction((await row(inv.address))!.last_txid!);
+    await env.payNative(inv.address, 2_000n);
+    await expect(env.payer2.sendTransaction({ to: sweep!.to!, data: sweep!.data })).rejects.toThrow(
+      /UnauthorizedSigner|execution reverted/,
+    );
+    expect(await env.provider.getBalance(inv.address)).toBe(2_000n);
+    expect(factoryIface.parseTransaction({ data: sweep!.data })?.name).toBe('deployAndFlush');
+    // The gateway sweeps it with a fresh authorization.
+    await tick();
+    expect((await sweeper.tick()).confirmed).toBe(1);
+    expect(await env.provider.getBalance(inv.address)).toBe(0n);
+  });
+
+  it('keeps a payment held by screening until it is cleared, and a rejected one for good', async () => {
+    const listed = anvilAccount(3, env.provider);
+    await operatorList(env.ctx, `address,asset,name,reason\n${listed.address},,Listed payer,test listing\n`);
+    const held = await env.invoice();
+    const rejected = await env.invoice();
+    await env.payNative(held.address, held.atomic['ETH@anvil']!, listed);
+    await env.payNative(rejected.address, rejected.atomic['ETH@anvil']!, listed);
+    await tick();
+    const cases = await env.ctx.db.sql<{ id: string; invoice_id: string }[]>`
+      select id, invoice_id from aml_cases where invoice_id in (${held.id}, ${rejected.id}) and hold`;
+    expect(cases).toHaveLength(2);
+    const caseOf = (id: string) => cases.find((c) => c.invoice_id === id)!.id;
+
+    const first = await sweeper.tick();
+    expect(first).toMatchObject({ sent: 0 });
+    expect(await env.provider.getBalance(held.address)).toBe(held.atomic['ETH@anvil']);
+
+    const deps = { state: env.services.state, reporter: reporterFromConfig(env.ctx.config) };
+    const a = await newRegulator(env.ctx, 'Aigerim Sadykova', 'a.sadykova.sweep@afm.test');
+    const b = await newRegulator(env.ctx, 'Daniyar Abenov', 'd.abenov.sweep@afm.test');
+    const who = (r: typeof a) => ({ id: r.regulator.id, name: r.regulator.name, email: r.regulator.email });
+    await decide(env.ctx.db.sql, deps, {
+      caseId: caseOf(rejected.id),
+      decision: 'reject',
+      reason: 'sanctioned sender',
+      regulator: who(a),
+    });
+    for (const r of [a, b]) {
+      await decide(env.ctx.db.sql, deps, {
+        caseId: caseOf(held.id),
+        decision: 'clear',
+        reason: 'listing is a test',
+        regulator: who(r),
+      });
+    }
+    const payoutBefore = await env.provider.getBalance(env.payout);
+    expect(await sweeper.tick()).toMatchObject({ sent: 1, confirmed: 1 });
+    expect(await env.provider.getBalance(held.address)).toBe(0n);
+    expect((await env.provider.getBalance(env.payout)) - payoutBefore).toBe(held.atomic['ETH@anvil']);
+
+    // The rejected deposit stays, whatever is paid to it later or however often the job runs.
+    await env.payNative(rejected.address, 5_000n);
+    await tick();
+    expect((await sweeper.tick()).sent).toBe(0);
+    expect((await sweeper.tick(new Date(Date.now() + 86_400_000))).sent).toBe(0);
+    expect(await env.provider.getBalance(rejected.address)).toBe(rejected.atomic['ETH@anvil']! + 5_000n);
   });
 
   it('runs from the service tick too (watcher, then sweep)', async () => {
