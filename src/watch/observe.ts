@@ -17,7 +17,7 @@ export interface WatchedOption {
   readonly decimals: number;
   readonly kztPerUnit: Decimal;
   /** The option's family details (UTXO `scriptPubKey`; EVM `invoiceKey`, `payout`). */
-  readonly details: Readonly<Record<string, string>>;
+  readonly details?: Readonly<Record<string, string>>;
 }
 
 /** Every issued option of one network, indexed by lower-case address. */
@@ -94,6 +94,8 @@ export interface ObserveInput {
   readonly since?: Date | undefined;
   /** A checkout page's check of one invoice (backends that poll by address ask only about it). */
   readonly invoiceId?: string | undefined;
+  /** The chain's height read by `readTip` before the watched set was loaded. */
+  readonly tip?: number | undefined;
   readonly now: Date;
 }
 
@@ -123,6 +125,12 @@ export interface ChainBackend {
   readonly scansAll: boolean;
   /** For backends that ask by address: a page's check of one invoice runs at most once per this. */
   readonly checkGapMs?: number;
+  /**
+   * Read before the watched set is loaded: every block up to this height was mined after the
+   * invoices loaded were stored (an address is shown only once its invoice is committed), so a scan
+   * up to it misses none of their payments.
+   */
+  readTip?(): Promise<number>;
   observe(input: ObserveInput): Promise<ObserveResult>;
   /** Writes, in the payment's transaction, what the family keeps beside a new payment. */
   onRecorded?(tx: Tx, p: SeenPayment, now: Date): Promise<void>;

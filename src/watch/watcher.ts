@@ -305,11 +305,12 @@ export function createWatcher(options: WatcherOptions): Watcher {
     const [row] = backend.scansAll
       ? await sql<{ cursor: unknown }[]>`select cursor from chain_cursors where name = ${backend.cursorName}`
       : [];
+    const tip = await backend.readTip?.();
     await loadWatched(now);
     const known = await loadKnown();
     const fresh = backend.scansAll && row?.cursor == null;
     const since = fresh ? await oldestAcceptingCreatedAt(sql, network, now) : undefined;
-    const obs = await backend.observe({ cursor: row?.cursor ?? undefined, watched, known, since, now });
+    const obs = await backend.observe({ cursor: row?.cursor ?? undefined, watched, known, since, tip, now });
     const base = { network, watched: size, ...obs.report };
     if (obs.skipped) return { ...base, recorded: 0, updated: 0, gone: 0, skipped: obs.skipped };
     const counts = await apply(obs, now);

@@ -43,7 +43,7 @@ export function createUtxoSource(options: UtxoSourceOptions): ChainBackend & { r
     const byScript = new Map<string, WatchedOption>();
     for (const list of watched.byAddress.values()) {
       for (const w of list) {
-        const script = (w.details['scriptPubKey'] ?? addressToScriptHex(network, w.address)).toLowerCase();
+        const script = (w.details?.['scriptPubKey'] ?? addressToScriptHex(network, w.address)).toLowerCase();
         byScript.set(script, w);
       }
     }
