@@ -1,35 +1,14 @@
 // The EVM watcher of one network: the one watcher (watch/watcher.ts) over an EVM JSON-RPC node
 // (source.ts). Kept as its own factory so callers configure an EVM network in one place.
-import type { ScreeningService } from '../../aml/screen';
-import type { Sql } from '../../db/client';
-import type { StateDeps } from '../../invoices/state';
-import type { Logger } from '../../lib/log';
-import { createWatcher, type TickResult } from '../../watch/watcher';
+import { createWatcher, type TickResult, type WatcherOptions } from '../../watch/watcher';
 import type { NetworkId } from '../networks';
 import type { EvmNetworkConfig } from './config';
 import type { EvmRpc } from './rpc';
 import { createEvmSource } from './source';
 
-export interface EvmWatcherOptions {
-  readonly sql: Sql;
-  readonly state: StateDeps;
+export interface EvmWatcherOptions extends Omit<WatcherOptions, 'backend'> {
   readonly net: EvmNetworkConfig;
   readonly rpc: EvmRpc;
-  readonly screening?: Pick<ScreeningService, 'screenPayment'> | undefined;
-  readonly logger?: Logger;
-  /** Identifies this process in `leases`; random by default. */
-  readonly holder?: string;
-  /** How long a tick's lease lasts (renewed every tick); default 30 s. */
-  readonly leaseMs?: number;
-  /** False runs without the lease (tests of concurrent watchers). */
-  readonly useLease?: boolean;
-  /**
-   * Every tick gives its lease back when it ends: for a process that lives for one tick (a Workers
-   * cron run), whose lease would otherwise keep checkout pages' checks out for `leaseMs`.
-   */
-  readonly releaseLeaseAfterTick?: boolean;
-  /** Counted payments are re-checked (confirmations, reorgs) until this deep; default 24. */
-  readonly finalityDepth?: number;
   /** Blocks scanned per tick at most (catching up takes several ticks); default 100. */
   readonly maxBlocksPerTick?: number;
   /**
@@ -39,19 +18,10 @@ export interface EvmWatcherOptions {
   readonly initialLookback?: number;
   /** Block hashes kept for reorg detection; default 128. */
   readonly hashWindow?: number;
-  /** The whole watched set is reloaded this often (new invoices are added every tick); default 30 s. */
-  readonly watchedReloadMs?: number;
   /** RPC calls in flight at once while fetching a range; default 8. */
   readonly concurrency?: number;
   /** Up to this many watched addresses go into the logs filter; above it, Transfer logs are matched here. */
   readonly topicFilterMax?: number;
-  /** Tests: runs after the payments are written and before the cursor is (a crash point). */
-  readonly beforeCursorSave?: () => Promise<void>;
-  /**
-   * An open checkout page's check runs a tick only when no scan of this network finished within this
-   * long (whoever ran it), and each invoice asks this process at most once per gap; default 2 s.
-   */
-  readonly checkGapMs?: number;
 }
 
 export interface EvmTickResult extends TickResult {
