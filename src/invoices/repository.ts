@@ -47,6 +47,11 @@ export interface Payment {
   readonly status: PaymentStatus;
   readonly seenAt: Date;
   readonly confirmedAt: Date | null;
+  /**
+   * Paid to the invoice's address after it stopped taking money (cancelled, or past its monitoring
+   * window): recorded and screened, never counted towards its status (SPEC section 7).
+   */
+  readonly unattributed?: boolean;
 }
 
 export interface Invoice {
@@ -141,6 +146,7 @@ export function paymentFromRow(p: Row): Payment {
     status: p.status,
     seenAt: new Date(p.seen_at),
     confirmedAt: p.confirmed_at ? new Date(p.confirmed_at) : null,
+    unattributed: p.unattributed === true,
   };
 }
 
@@ -249,6 +255,7 @@ export function invoiceToJson(inv: Invoice, publicUrl: string): InvoiceJson {
       status: p.status,
       seenAt: p.seenAt.toISOString(),
       confirmedAt: p.confirmedAt ? p.confirmedAt.toISOString() : null,
+      ...(p.unattributed ? { unattributed: true } : {}),
     })),
   };
 }

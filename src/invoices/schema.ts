@@ -160,6 +160,8 @@ export const InvoiceSchema = z
         status: z.enum(['seen', 'confirmed', 'reorged', 'replaced']),
         seenAt: z.string(),
         confirmedAt: z.string().nullable(),
+        /** Paid after the invoice stopped taking money: kept and screened, never counted. */
+        unattributed: z.literal(true).optional(),
       }),
     ),
   })

@@ -55,6 +55,10 @@ export function requiredConfirmations(policy: SpeedPolicy, network: NetworkId, r
 export const isCounted = (p: Pick<Payment, 'status'>): boolean =>
   p.status === 'seen' || p.status === 'confirmed';
 
+/** Counted towards the invoice's status: on chain and paid while the invoice took money. */
+const countsForStatus = (p: Pick<Payment, 'status' | 'unattributed'>): boolean =>
+  isCounted(p) && !p.unattributed;
+
 export interface DerivedState {
   readonly status: InvoiceStatus;
   readonly additionalStatus: AdditionalStatus;
@@ -69,7 +73,7 @@ export interface DerivedState {
  * - a cancelled or rejected invoice is invalid; a settled one stays settled while its money stays.
  */
 export function deriveState(inv: Invoice, now: Date): DerivedState {
-  const counted = inv.payments.filter(isCounted);
+  const counted = inv.payments.filter(countsForStatus);
   const inTime = counted.filter((p) => p.seenAt.getTime() <= inv.expiresAt.getTime());
   const paidAll = counted.reduce((s, p) => s + p.amountTiyn, 0n);
   const paidInTime = inTime.reduce((s, p) => s + p.amountTiyn, 0n);
@@ -237,6 +241,8 @@ export interface ObservedPayment {
   readonly blockHeight: bigint | null;
   readonly rbf: boolean;
   readonly seenAt?: Date;
+  /** Its invoice no longer takes money: recorded and screened, never counted (SPEC section 7). */
+  readonly unattributed?: boolean;
 }
 
 export interface RecordResult {
@@ -274,11 +280,13 @@ export async function recordPayment(
       select status from payments where network = ${p.network} and txid = ${p.txid} and output_index = ${p.outputIndex}
     )
     insert into payments (id, invoice_id, option, network, txid, output_index, from_addresses, amount_atomic,
-      amount_tiyn, confirmations, block_hash, block_height, rbf, status, seen_at, confirmed_at, updated_at)
+      amount_tiyn, confirmations, block_hash, block_height, rbf, status, seen_at, confirmed_at, updated_at,
+      unattributed)
     values (${id}, ${p.invoiceId}, ${p.option}, ${p.network}, ${p.txid}, ${p.outputIndex},
       ${tx.array([...p.fromAddresses])}, ${p.amountAtomic.toString()}, ${p.amountTiyn.toString()},
       ${p.confirmations}, ${p.blockHash}, ${p.blockHeight === null ? null : p.blockHeight.toString()},
-      ${p.rbf}, ${status}, ${p.seenAt ?? now}, ${status === 'confirmed' ? now : null}, ${now})
+      ${p.rbf}, ${status}, ${p.seenAt ?? now}, ${status === 'confirmed' ? now : null}, ${now},
+      ${p.unattributed === true})
     on conflict (network, txid, output_index) do update set
       confirmations = excluded.confirmations, block_hash = excluded.block_hash,
       block_height = excluded.block_height, status = excluded.status, updated_at = excluded.updated_at,
@@ -286,7 +294,11 @@ export async function recordPayment(
     returning id, (xmax = 0) as inserted, (select status from prev) as prev_status`;
   const isNew = row!.inserted;
   const events: { type: EventType; extra?: Record<string, unknown> }[] = [];
-  if (isNew) events.push({ type: 'invoice.payment_received', extra: { paymentId: row!.id } });
+  if (isNew)
+    events.push({
+      type: 'invoice.payment_received',
+      extra: { paymentId: row!.id, ...(p.unattributed ? { unattributed: true } : {}) },
+    });
   // Screening runs before the state is derived, so a payment that arrives already confirmed from a
   // listed sender is held in the same step: the invoice never passes through settled first.
   if (isNew && opts.screen) {

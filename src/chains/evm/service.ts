@@ -7,6 +7,7 @@ import type { Sql } from '../../db/client';
 import type { StateDeps } from '../../invoices/state';
 import { isId } from '../../lib/ids';
 import type { Logger } from '../../lib/log';
+import { acceptingNetworks } from '../../watch/watched';
 import type { NetworkId } from '../networks';
 import type { ChainAdapter } from '../types';
 import { createEvmAdapter } from './adapter';
@@ -120,15 +121,11 @@ export function createEvmService(settings: EvmSettings, deps: EvmServiceDeps): E
     },
     async checkInvoice(invoiceId, now = new Date()) {
       if (!isId('inv', invoiceId)) return;
-      // Only invoices that can still take money (the watcher's own rule for what it watches).
-      const rows = await deps.sql<{ network: string }[]>`
-        select distinct po.network from payment_options po join invoices i on i.id = po.invoice_id
-        where po.invoice_id = ${invoiceId}
-          and (i.status in ('new', 'processing')
-            or (i.status in ('expired', 'settled') and i.monitoring_until > ${now}))`;
+      // Only invoices that can still take money: a page of a closed one has nothing to wait for.
+      const networks = await acceptingNetworks(deps.sql, invoiceId, now);
       await Promise.all(
-        rows
-          .map((r) => byNetwork.get(r.network))
+        networks
+          .map((n) => byNetwork.get(n))
           .filter((w): w is EvmWatcher => w !== undefined)
           .map((w) =>
             w.checkInvoice(invoiceId, now).catch((err: unknown) => {

@@ -3,8 +3,9 @@
 //   - an invoice opened recently, or whose checkout page is open, is polled every `hotMs`;
 //   - then its interval doubles with every poll, up to `maxMs` (`confirmMs` while a payment waits for
 //     confirmations);
-//   - past expiry + `graceMs` it is polled every `lateMs` until its monitoring window ends, then the
-//     watcher stops watching it and its row is dropped;
+//   - past expiry + `graceMs` it is polled every `lateMs` until its monitoring window ends; after that
+//     (or once cancelled) its interval doubles up to `agedMs`: every address ever issued stays
+//     watched (a payment to it is recorded and screened, SPEC section 7), less often as it ages;
 //   - all processes polling one service share a token bucket of `rps` requests per second (burst
 //     `burst`); a 429 stops every request to it until Retry-After (or a doubling pause) has passed.
 // State lives in PostgreSQL (utxo_address_polls, esplora_budgets), claimed under row locks: it
@@ -28,6 +29,8 @@ export interface PollPolicy {
   readonly graceMs: number;
   /** Interval after expiry + grace, until the monitoring window ends. */
   readonly lateMs: number;
+  /** The longest interval of an address whose invoice no longer takes money. */
+  readonly agedMs: number;
   /** An open page's own checks of one invoice: at most one per this gap. */
   readonly checkGapMs: number;
   /** Requests per second to the service, shared by every process. */
@@ -47,6 +50,7 @@ export const DEFAULT_POLL_POLICY: PollPolicy = {
   confirmMs: 60_000,
   graceMs: 600_000,
   lateMs: 1_800_000,
+  agedMs: 21_600_000,
   checkGapMs: 5_000,
   rps: 2,
   burst: 10,
@@ -62,6 +66,8 @@ export interface PollState {
   readonly checkoutSeenAt: Date | null;
   /** The interval used last (0 before the first poll). */
   readonly intervalMs: number;
+  /** The end of the invoice's monitoring window (unknown: treated as not yet over). */
+  readonly monitoringUntil?: Date | null;
 }
 
 /** The interval until the next poll of an address polled at `now`. */
@@ -69,6 +75,11 @@ export function nextPollInterval(s: PollState, now: Date, p: PollPolicy = DEFAUL
   const t = now.getTime();
   if (s.checkoutSeenAt && t - s.checkoutSeenAt.getTime() < p.pageOpenMs) return p.hotMs;
   if (s.status === 'new' && t - s.createdAt.getTime() < p.freshMs) return p.hotMs;
+  const open = s.status === 'new' || s.status === 'processing';
+  const over = s.monitoringUntil != null && t >= s.monitoringUntil.getTime();
+  if (s.status === 'invalid' || (!open && over)) {
+    return Math.min(Math.max(p.agedMs, p.lateMs), Math.max(p.lateMs, s.intervalMs * 2));
+  }
   if (s.status !== 'processing' && t >= s.expiresAt.getTime() + p.graceMs) return p.lateMs;
   const next = Math.min(p.maxMs, Math.max(p.hotMs, s.intervalMs * 2));
   return s.status === 'processing' ? Math.min(next, p.confirmMs) : next;
@@ -95,7 +106,7 @@ export interface AddressPollSchedule {
   readonly policy: PollPolicy;
   /**
    * The watched addresses due now, as many as the budget allows (most overdue first). `targets` is
-   * the whole watched set: new addresses get a row (due at once), rows no longer watched are dropped.
+   * the whole watched set: new addresses get a row (due at once).
    * `overhead`: requests each poll round makes whatever the addresses (the tip).
    */
   claimDue(targets: readonly PollTarget[], now: Date, overhead?: number): Promise<PollClaim>;
@@ -125,8 +136,6 @@ export interface AddressPollScheduleOptions {
   /** The budget's name: the service's origin, so networks on one host share its limit. */
   readonly budget: string;
   readonly policy?: Partial<PollPolicy>;
-  /** The whole target set is re-synced (rows inserted and dropped) this often; default 60 s. */
-  readonly resyncMs?: number;
 }
 
 interface DueRow {
@@ -136,6 +145,7 @@ interface DueRow {
   readonly status: string | null;
   readonly created_at: Date | null;
   readonly expires_at: Date | null;
+  readonly monitoring_until: Date | null;
 }
 
 /** The budget name of an Esplora base URL (its origin). */
@@ -150,19 +160,12 @@ export function budgetName(baseUrl: string): string {
 export function createAddressPollSchedule(options: AddressPollScheduleOptions): AddressPollSchedule {
   const { sql, network, budget } = options;
   const policy: PollPolicy = { ...DEFAULT_POLL_POLICY, ...options.policy };
-  const resyncMs = options.resyncMs ?? 60_000;
-  // Addresses this process has already given a row, so a tick inserts only new ones.
+  // Addresses this process has already given a row, so a tick inserts only new ones. Rows are never
+  // dropped: every issued address stays watched, ever less often (nextPollInterval).
   const known = new Set<string>();
-  let syncedAt = Number.NEGATIVE_INFINITY;
 
-  async function ensureRows(targets: readonly PollTarget[], now: Date, full: boolean): Promise<void> {
-    const fresh = full ? targets : targets.filter((t) => !known.has(t.address));
-    if (full) {
-      // Rows no longer watched (monitoring over, paid and final) are dropped.
-      await sql`delete from utxo_address_polls where network = ${network}
-        and not (address = any(${sql.array(targets.map((t) => t.address))}::text[]))`;
-      known.clear();
-    }
+  async function ensureRows(targets: readonly PollTarget[], now: Date): Promise<void> {
+    const fresh = targets.filter((t) => !known.has(t.address));
     if (fresh.length > 0) {
       await sql`insert into utxo_address_polls (network, address, invoice_id, interval_ms, next_poll_at)
         select ${network}, a, i, 0, ${now}::timestamptz
@@ -202,6 +205,7 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
               expiresAt: new Date(r.expires_at),
               checkoutSeenAt: r.checkout_seen_at ? new Date(r.checkout_seen_at) : null,
               intervalMs: r.interval_ms,
+              monitoringUntil: r.monitoring_until ? new Date(r.monitoring_until) : null,
             },
             now,
             policy,
@@ -231,7 +235,7 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
       const room = Math.floor(tokens) - overhead;
       if (room < 1) return { addresses: new Set<string>(), reserved: 0 };
       const rows = await tx<DueRow[]>`select p.address, p.interval_ms, p.checkout_seen_at,
-          i.status, i.created_at, i.expires_at
+          i.status, i.created_at, i.expires_at, i.monitoring_until
         from utxo_address_polls p left join invoices i on i.id = p.invoice_id
         where p.network = ${network} and ${where(tx)}
         order by ${order(tx)} limit ${room}
@@ -244,20 +248,18 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
     network,
     policy,
     async claimDue(targets, now, overhead = ROUND_OVERHEAD) {
-      const full = now.getTime() - syncedAt >= resyncMs || now.getTime() < syncedAt;
-      await ensureRows(targets, now, full);
-      if (full) syncedAt = now.getTime();
+      await ensureRows(targets, now);
+      // By the due index, not by the target list: millions of aged addresses cost nothing until due.
       return claimRows(
         now,
         overhead,
-        (tx) =>
-          tx`p.next_poll_at <= ${now} and p.address = any(${tx.array(targets.map((t) => t.address))}::text[])`,
+        (tx) => tx`p.next_poll_at <= ${now}`,
         (tx) => tx`p.next_poll_at, p.address`,
       );
     },
 
     async claimInvoice(invoiceId, targets, now, overhead = ROUND_OVERHEAD) {
-      await ensureRows(targets, now, false);
+      await ensureRows(targets, now);
       await sql`update utxo_address_polls set checkout_seen_at = ${now},
           next_poll_at = least(next_poll_at, ${now}::timestamptz + ${policy.hotMs} * interval '1 millisecond')
         where network = ${network} and invoice_id = ${invoiceId}`;

@@ -139,17 +139,18 @@ describe('EVM watcher on anvil', () => {
     expect(await count(inv.id, 'invoice.payment_received')).toBe(1);
   });
 
-  it('does not credit a payment to an expired invoice after its monitoring window', async () => {
+  it('does not credit a payment to an expired invoice after its monitoring window (kept unattributed)', async () => {
     const inv = await env.invoice('15000.00');
     const past = new Date(Date.now() - 60_000);
     await sql()`update invoices set expires_at = ${past}, monitoring_until = ${past} where id = ${inv.id}`;
     await expireDue(sql(), env.services.state);
     await env.payNative(inv.address, inv.atomic['ETH@anvil']!);
     const r = await tick();
-    expect(r.recorded).toBe(0);
+    // Recorded and screened (SPEC section 7), never counted.
+    expect(r).toMatchObject({ recorded: 1, unattributed: 1 });
     const i = await env.load(inv.id);
-    expect(i.status).toBe('expired');
-    expect(i.payments).toHaveLength(0);
+    expect(i).toMatchObject({ status: 'expired', additionalStatus: 'none', amountPaidTiyn: 0n });
+    expect(i.payments.map((p) => p.unattributed)).toEqual([true]);
     // The coin is still at the deposit address, which can only ever pay the merchant.
     expect(await env.provider.getBalance(inv.address)).toBe(inv.atomic['ETH@anvil']);
   });

@@ -142,8 +142,10 @@ describe.runIf(litecoindAvailable())('UTXO watcher on litecoind regtest (JSON-RP
     const l = await env.load(late.id);
     expect(l).toMatchObject({ status: 'expired', additionalStatus: 'paid_late' });
     expect(l.payments).toHaveLength(1);
-    // Past its monitoring window an invoice takes no payment at all.
-    expect((await env.load(gone.id)).payments).toHaveLength(0);
+    // Past its monitoring window the payment is kept, unattributed: the invoice stays as it was.
+    const g = await env.load(gone.id);
+    expect(g).toMatchObject({ status: 'expired', additionalStatus: 'none', amountPaidTiyn: 0n });
+    expect(g.payments.map((p) => p.unattributed)).toEqual([true]);
   });
 
   it('credits one transaction paying two invoices, and two outputs to one address', async () => {

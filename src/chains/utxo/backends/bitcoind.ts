@@ -15,6 +15,7 @@
 // The cost is reading every block in full (fine for one node per network) and needing -txindex to
 // name the senders of transactions first seen in a block (mempool transactions resolve without it).
 import type { Logger } from '../../../lib/log';
+import { firstBlockAtOrAfter } from '../../../watch/start';
 import { scriptHexToAddress } from '../derive';
 import type { UtxoNetworkId } from '../params';
 import { scanTransactions } from '../scan';
@@ -128,6 +129,8 @@ interface BlockSighting {
 }
 
 const MEMPOOL_BATCH = 250;
+/** A block's time may be two hours ahead of the clock, and lag it by about the median's hour. */
+const BLOCK_TIME_SLACK_MS = 3 * 3_600_000;
 const PREVOUT_CACHE_MAX = 5000;
 
 export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBackend {
@@ -174,11 +177,24 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
     };
   }
 
-  async function startCursor(tip: number): Promise<RpcCursor> {
-    const start = Math.max(-1, tip - lookback);
+  async function startCursor(tip: number, since?: Date): Promise<RpcCursor> {
+    let start = Math.max(-1, tip - lookback);
+    if (since) {
+      // Block times may run up to two hours ahead of the clock and lag the median of the last 11
+      // blocks: start that far before the oldest open invoice, and 11 blocks lower.
+      const first = await firstBlockAtOrAfter(since.getTime() - BLOCK_TIME_SLACK_MS, tip, blockTimeMs);
+      start = Math.min(start, first - 12);
+    }
+    start = Math.max(-1, start);
     if (start < 0) return { height: -1, hash: '', recent: [] };
     const hash = await rpc.call<string>('getblockhash', [start]);
     return { height: start, hash, recent: [[start, hash]] };
+  }
+
+  async function blockTimeMs(height: number): Promise<number> {
+    const hash = await rpc.call<string>('getblockhash', [height]);
+    const header = await rpc.call<{ time: number }>('getblockheader', [hash, true]);
+    return header.time * 1000;
   }
 
   /** Rewinds the cursor to the highest remembered block still in the main chain. */
@@ -317,7 +333,7 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
       const inMempool = new Set(mempoolIds);
       const tip = await rpc.call<number>('getblockcount');
 
-      let cursor: RpcCursor = isCursor(input.cursor) ? input.cursor : await startCursor(tip);
+      let cursor: RpcCursor = isCursor(input.cursor) ? input.cursor : await startCursor(tip, input.since);
       if (cursor.height >= 0) {
         let nodeHash: string | null = null;
         if (cursor.height <= tip) nodeHash = await rpc.call<string>('getblockhash', [cursor.height]);

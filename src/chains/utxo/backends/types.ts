@@ -82,6 +82,11 @@ export interface ObserveInput {
   readonly watched: WatchedScripts;
   /** Counted payments to judge, by txid. */
   readonly known: ReadonlyMap<string, KnownPayment>;
+  /**
+   * Without a cursor: when the oldest invoice that still takes money was created. A scanning backend
+   * starts at the last block made before it, never only at the tip.
+   */
+  readonly since?: Date;
 }
 
 export interface Observation {
