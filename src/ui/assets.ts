@@ -1,10 +1,11 @@
 // Static assets of the pages, served by the gateway itself (no CDN, no third-party host): the stylesheet
-// and the checkout script. URLs carry a content hash, so a browser may keep them for a year.
+// the checkout script (bundled from src/ui/checkout/client/ by scripts/build-ui.ts) and the icon. URLs
+// carry a content hash, so a browser may keep them for a year.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Hono } from 'hono';
 import { problemResponse } from '../http/problem';
-import { CHECKOUT_JS } from './checkout/client';
+import { CHECKOUT_JS } from './generated/checkout-js';
 import { UI_CSS } from './styles';
 
 interface Asset {
