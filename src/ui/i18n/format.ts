@@ -92,3 +92,9 @@ export function formatCountdown(ms: number): string {
   const ss = String(s).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
+
+/** A decimal string grouped, its fraction digits kept as given: "50000000" → "50,000,000" (en). */
+export function groupNumber(lang: NumberLang, amount: string): string {
+  const m = DECIMAL.exec(amount.trim());
+  return m ? formatDecimal(lang, amount, (m[3] ?? '').length) : amount;
+}
