@@ -1,5 +1,5 @@
 // One zod schema over the environment. A bad value stops the start with a message naming the variable
-// and what it expects; README.md documents the same table.
+// and what it expects; docs/operator/configuration.md is generated from it (scripts/config-docs.ts).
 import { z } from 'zod';
 import { evmEnvSchema } from './chains/evm/env';
 import { utxoEnvSchema } from './chains/utxo/backends/env';

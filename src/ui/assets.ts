@@ -1,29 +1,27 @@
 // Static assets of the pages, served by the gateway itself (no CDN, no third-party host): the stylesheet
-// and the checkout script. URLs carry a content hash, so a browser may keep them for a year.
+// the checkout script (bundled from src/ui/checkout/client/ by scripts/build-ui.ts) and the icon. URLs
+// carry a content hash, so a browser may keep them for a year.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Hono } from 'hono';
 import { problemResponse } from '../http/problem';
-import { CHECKOUT_JS } from './checkout/client';
+import { FAVICON_SVG, faviconIco } from './favicon';
+import { CHECKOUT_JS } from './generated/checkout-js';
 import { UI_CSS } from './styles';
 
 interface Asset {
-  readonly body: string;
+  readonly body: string | Uint8Array<ArrayBuffer>;
   readonly type: string;
   readonly version: string;
 }
 
-const asset = (body: string, type: string): Asset => ({
+const asset = (body: string | Uint8Array<ArrayBuffer>, type: string): Asset => ({
   body,
   type,
-  version: bytesToHex(sha256(utf8ToBytes(body))).slice(0, 12),
+  version: bytesToHex(sha256(typeof body === 'string' ? utf8ToBytes(body) : body)).slice(0, 12),
 });
 
-// A mountain under a sun: Alatau. Drawn by hand, 32×32.
-const FAVICON_SVG =
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
-  '<rect width="32" height="32" rx="7" fill="#0b5cad"/>' +
-  '<circle cx="22" cy="10" r="4" fill="#f0a000"/><path d="M3 26 12 12l5 7 3-4 9 11z" fill="#fff"/></svg>';
+const FAVICON_ICO = asset(faviconIco() as Uint8Array<ArrayBuffer>, 'image/x-icon');
 
 const ASSETS: Readonly<Record<string, Asset>> = {
   'ui.css': asset(UI_CSS, 'text/css; charset=utf-8'),
@@ -40,6 +38,12 @@ export function assetUrl(name: AssetName): string {
 
 // biome-ignore lint/suspicious/noExplicitAny: any Hono app (the OpenAPI one included)
 export function registerAssets(app: Hono<any>) {
+  // Where every browser looks first, whatever the page links: a 404 here is an error in its console.
+  app.get('/favicon.ico', (c) => {
+    c.header('Cache-Control', 'public, max-age=86400');
+    c.header('Content-Type', FAVICON_ICO.type);
+    return c.body(FAVICON_ICO.body as Uint8Array<ArrayBuffer>);
+  });
   app.get('/assets/:name', (c) => {
     const name = c.req.param('name');
     // Own keys only: "constructor" or "__proto__" must be a 404, not Object's members.
@@ -51,6 +55,6 @@ export function registerAssets(app: Hono<any>) {
     c.header('ETag', etag);
     if (c.req.header('if-none-match') === etag) return c.body(null, 304);
     c.header('Content-Type', a.type);
-    return c.body(a.body);
+    return c.body(a.body as string);
   });
 }

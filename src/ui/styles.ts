@@ -92,6 +92,7 @@ button:disabled { opacity: .6; cursor: progress; }
   justify-content: space-between;
   gap: .5rem; flex-wrap: wrap; }
 .payments li:first-child { border-top: 0; }
+.payments .txid { flex-basis: 100%; color: var(--muted); overflow-wrap: anywhere; }
 footer.note { text-align: center; color: var(--muted); font-size: .8rem; margin-top: 1rem; }
 @media (min-width: 40rem) { .checkout { padding-top: 2rem; } .summary .amount { font-size: 2.4rem; } }
 

@@ -9,6 +9,7 @@ const base = {
   status: 'new' as const,
   additionalStatus: 'none' as const,
   underReview: false,
+  amount: '15000.00',
   amountPaid: '0.00',
   amountDue: '15000.00',
   expiresAt: '2026-03-01T10:15:00.000Z',
@@ -111,5 +112,21 @@ describe('phaseOf', () => {
     );
     const en = statusText('en', messagesFor('en'), { phase: 'confirming', n: 1, m: 6 }, v, 'Kofe');
     expect(en).toEqual({ title: 'Confirming your payment', detail: 'Confirmations: 1 of 6.' });
+  });
+  it("an over-payment says what arrived and that the excess is the merchant's to return", () => {
+    const v = { ...base, status: 'settled' as const, additionalStatus: 'paid_over' as const };
+    const over = { ...v, amountPaid: '15500.50', amountDue: '0.00' };
+    expect(phaseOf(over, now)).toEqual({ phase: 'paid', over: true });
+    const en = statusText('en', messagesFor('en'), phaseOf(over, now), over, 'Kofe');
+    expect(en.title).not.toBe('Paid');
+    expect(en.detail).toBe(
+      'Received ₸15,500.50 for an invoice of ₸15,000.00. The extra ₸500.50 is for Kofe to return: ' +
+        'please contact them.',
+    );
+    for (const lang of ['kk', 'ru'] as const) {
+      const t = statusText(lang, messagesFor(lang), phaseOf(over, now), over, 'Kofe');
+      expect(t.detail.replace(/\u00a0/g, ' ')).toContain('500,50 ₸');
+      expect(t.detail).toContain('Kofe');
+    }
   });
 });

@@ -8,6 +8,7 @@ import { fill, formatCountdown, formatTenge, LANGS, type Lang, type Messages, me
 import { Document } from '../layout';
 import type { AddChainParams } from './chains';
 import { NETWORK_NAMES } from './chains';
+import type { CheckoutData, ClientMessages } from './client/data';
 import { isPayable, phaseOf, statusText } from './phase';
 
 type OptionView = CheckoutView['paymentOptions'][number];
@@ -43,7 +44,7 @@ const href = (id: string, lang: Lang, option?: string) => {
 };
 
 /** The words the script needs, and nothing else. */
-function clientMessages(t: Messages) {
+function clientMessages(t: Messages): ClientMessages {
   return {
     status: t.status,
     wallet: t.wallet,
@@ -51,6 +52,7 @@ function clientMessages(t: Messages) {
     redirecting: t.redirecting,
     copied: t.copied,
     copyFailed: t.copyFailed,
+    transaction: t.transaction,
   };
 }
 
@@ -87,10 +89,9 @@ export function CheckoutPage(p: CheckoutPageProps) {
   const counted = view.payments.filter((x) => x.status === 'seen' || x.status === 'confirmed');
   const partial = info.phase === 'partial';
   const networkName = o ? NETWORK_NAMES[o.network as NetworkId] : '';
-  const data = {
+  const data: CheckoutData = {
     id: view.id,
     lang,
-    locale: t.locale,
     merchant,
     view,
     option: p.wallet ?? null,
@@ -129,7 +130,13 @@ export function CheckoutPage(p: CheckoutPageProps) {
             </p>
           </section>
 
-          <section class="card status" id="status" data-phase={info.phase} aria-labelledby="status-title">
+          <section
+            class="card status"
+            id="status"
+            data-phase={info.phase}
+            data-over={info.over ? '' : undefined}
+            aria-labelledby="status-title"
+          >
             <h2 id="status-title">{st.title}</h2>
             <p id="status-detail">{st.detail}</p>
             <p id="redirect-note" class="next" hidden />
@@ -241,12 +248,17 @@ export function CheckoutPage(p: CheckoutPageProps) {
                       m: x.confirmationsRequired,
                     })}
                   </span>
+                  <span class="txid small">
+                    {t.transaction}: <code>{x.txid}</code>
+                  </span>
                 </li>
               ))}
             </ul>
           </section>
         </main>
-        <footer class="note">{t.footer}</footer>
+        <footer class="note" id="lock-note" hidden={!payable}>
+          {t.footer}
+        </footer>
       </div>
     </Document>
   );

@@ -1,7 +1,9 @@
 // What the payer is told, derived from the public checkout view: one of a few phases, in neutral words.
-// The page script (client.ts) applies the same rules to live updates.
+// The server page and the page script (client/) both import this module, so live updates and a reload
+// say the same thing. Browser-safe: type imports and the pure formatter only.
 import type { CheckoutView } from '../../checkout/routes';
-import { fill, formatTenge, type Lang, type Messages } from '../i18n';
+import type { Lang, Messages } from '../i18n';
+import { fill, formatTenge, subtractTenge } from '../i18n/format';
 
 export type Phase =
   | 'waiting'
@@ -21,18 +23,29 @@ export interface PhaseInfo {
   readonly m?: number;
   /** Expired with some money received. */
   readonly partial?: boolean;
+  /** Paid more than the invoice: the excess is the merchant's to return. */
+  readonly over?: boolean;
 }
 
 type ViewPart = Pick<
   CheckoutView,
-  'status' | 'additionalStatus' | 'underReview' | 'amountPaid' | 'amountDue' | 'expiresAt' | 'payments'
+  | 'status'
+  | 'additionalStatus'
+  | 'underReview'
+  | 'amount'
+  | 'amountPaid'
+  | 'amountDue'
+  | 'expiresAt'
+  | 'payments'
 >;
 
 const counted = (p: { status: string }) => p.status === 'seen' || p.status === 'confirmed';
 
-export function phaseOf(v: ViewPart, now: Date): PhaseInfo {
+export function phaseOf(v: Omit<ViewPart, 'amount'>, now: Date): PhaseInfo {
   const paidSome = v.amountPaid !== '0.00';
-  if (v.status === 'settled') return { phase: 'paid' };
+  if (v.status === 'settled') {
+    return v.additionalStatus === 'paid_over' ? { phase: 'paid', over: true } : { phase: 'paid' };
+  }
   if (v.status === 'processing') {
     // Neutral: a held payment is "received, being checked", never why.
     if (v.underReview) return { phase: 'review' };
@@ -66,7 +79,7 @@ export const isPayable = (p: Phase): boolean => p === 'waiting' || p === 'partia
 /** The heading and sentence for a phase, in the page's language. */
 export function statusText(
   lang: Lang,
-  t: Messages,
+  t: Pick<Messages, 'status'>,
   info: PhaseInfo,
   v: ViewPart,
   merchant: string,
@@ -76,6 +89,8 @@ export function statusText(
     merchant,
     paid: formatTenge(lang, v.amountPaid),
     due: formatTenge(lang, v.amountDue),
+    amount: formatTenge(lang, v.amount),
+    excess: formatTenge(lang, subtractTenge(v.amountPaid, v.amount)),
     n: info.n ?? 0,
     m: info.m ?? 0,
   };
@@ -90,5 +105,6 @@ export function statusText(
     invalid: S.invalidDetail,
     expired: info.partial ? S.expiredPartialDetail : S.expiredDetail,
   };
+  if (info.phase === 'paid' && info.over) return { title: S.paidOver, detail: fill(S.paidOverDetail, vars) };
   return { title: S[info.phase], detail: fill(detail[info.phase], vars) };
 }

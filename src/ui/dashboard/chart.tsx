@@ -6,7 +6,9 @@ import { kzt } from './layout';
 
 const W = 720;
 const H = 240;
-const LEFT = 64;
+/** Room for the y-axis labels: 7 units per character of an 11px label (digits are about 6.2), and a gap. */
+const CHAR_W = 7;
+const LABEL_GAP = 6;
 const RIGHT = 8;
 const TOP = 12;
 const BOTTOM = 28;
@@ -25,10 +27,13 @@ export function niceCeilTiyn(max: bigint): bigint {
 }
 
 export function volumeChartSvg(days: readonly DayVolume[]): string {
-  const plotW = W - LEFT - RIGHT;
   const plotH = H - TOP - BOTTOM;
   // A reduce, not Math.max: the totals are bigint.
   const top = niceCeilTiyn(days.reduce((m, d) => (d.tiyn > m ? d.tiyn : m), 0n));
+  const ticks = [0n, top / 2n, top].map((v) => kzt(v).replace(/\.00$/, ''));
+  // The plot starts where the widest label ends: "₸10,000,000" must not be cut at the edge.
+  const LEFT = LABEL_GAP * 2 + CHAR_W * Math.max(...ticks.map((t) => t.length));
+  const plotW = W - LEFT - RIGHT;
   const slot = plotW / Math.max(days.length, 1);
   const barW = Math.max(2, Math.floor(slot * 0.7));
   const total = days.reduce((s, d) => s + d.tiyn, 0n);
@@ -40,14 +45,12 @@ export function volumeChartSvg(days: readonly DayVolume[]): string {
     `<desc id="chart-desc">${esc(`${kzt(total)} received in ${days.length} days`)}</desc>`,
   );
   // Grid lines and labels at 0, half and the top.
-  for (const [i, v] of [0n, top / 2n, top].entries()) {
+  for (const [i, label] of ticks.entries()) {
     const y = TOP + plotH - (i * plotH) / 2;
     parts.push(
       `<line class="axis" x1="${LEFT}" x2="${W - RIGHT}" y1="${y}" y2="${y}" opacity="${i ? 0.35 : 1}"/>`,
     );
-    parts.push(
-      `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end">${esc(kzt(v).replace(/\.00$/, ''))}</text>`,
-    );
+    parts.push(`<text x="${LEFT - LABEL_GAP}" y="${y + 4}" text-anchor="end">${esc(label)}</text>`);
   }
   days.forEach((d, i) => {
     const h = Number((d.tiyn * BigInt(plotH)) / top);

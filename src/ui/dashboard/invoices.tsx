@@ -1,5 +1,6 @@
 // Dashboard pages about invoices: the overview with the volume chart, the filtered list, one invoice's
 // timeline, and the form that creates an invoice.
+
 import { ASSETS, type AssetId, explorerLink, type NetworkId } from '../../chains/networks';
 import type { DayVolume, InvoiceDetail, Totals } from '../../dashboard/queries';
 import { INVOICE_STATUSES } from '../../dashboard/queries';
@@ -7,6 +8,7 @@ import type { Invoice } from '../../invoices/repository';
 import { requiredConfirmations } from '../../invoices/state';
 import { formatUnits } from '../../lib/money';
 import { NETWORK_NAMES } from '../checkout/chains';
+import { groupNumber } from '../i18n/format';
 import { VolumeChart } from './chart';
 import {
   Badge,
@@ -290,7 +292,7 @@ export function InvoicePage(props: {
                   <td class="num">
                     {formatUnits(o.amountAtomic, o.decimals)} {o.asset}
                   </td>
-                  <td class="num">{o.rate.kztPerUnit}</td>
+                  <td class="num">{groupNumber('en', o.rate.kztPerUnit)}</td>
                 </tr>
               );
             })}

@@ -39,6 +39,10 @@ export const en = {
     reviewDetail:
       'It is being checked, which can take a little longer than usual. You do not need to do anything else.',
     paid: 'Paid',
+    paidOver: 'Paid, more than the amount due',
+    paidOverDetail:
+      'Received {paid} for an invoice of {amount}. The extra {excess} is for {merchant} to return: ' +
+      'please contact them.',
     paidDetail: 'Thank you! {merchant} has received your payment.',
     expired: 'This invoice has expired',
     expiredDetail: 'Please do not send a payment now. Ask {merchant} for a new invoice.',

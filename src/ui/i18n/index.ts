@@ -1,5 +1,5 @@
 // The checkout's three languages: which one a request gets, its words, and tenge as each locale
-// writes it. Amounts reach Intl as decimal strings, which it formats exactly (never a float).
+// writes it (format.ts: our own rules, shared with the page script; never a float).
 import { en, type Messages } from './en';
 import { kk } from './kk';
 import { ru } from './ru';
@@ -39,29 +39,4 @@ export function pickLang(query: string | undefined, acceptLanguage: string | und
   return DEFAULT_LANG;
 }
 
-/** Fills `{name}` placeholders; unknown names stay visible so a missing value is noticed. */
-export function fill(template: string, vars: Readonly<Record<string, string | number>>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
-}
-
-/** A tenge amount ("15000.00") as the locale writes it: `15 000,00 ₸` (kk, ru), `₸15,000.00` (en). */
-export function formatTenge(lang: Lang, amount: string): string {
-  const nf = new Intl.NumberFormat(MESSAGES[lang].locale, {
-    style: 'currency',
-    currency: 'KZT',
-    currencyDisplay: 'narrowSymbol',
-  });
-  // Intl formats a decimal string exactly (ECMA-402 NumberFormat v3): no float on the money path.
-  return nf.format(amount as unknown as number);
-}
-
-/** `mm:ss`, or `h:mm:ss` from an hour up; zero when the time is over. */
-export function formatCountdown(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const mm = String(m).padStart(2, '0');
-  const ss = String(s).padStart(2, '0');
-  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-}
+export { fill, formatCountdown, formatTenge } from './format';

@@ -1,8 +1,8 @@
 import type { CaseDetail } from '../../aml/cases';
 import { explorerLink } from '../../aml/cases';
 import { ASSETS, parseOption } from '../../chains/networks';
-import { formatKzt, formatUnits } from '../../lib/money';
-import { CsrfField, Page, RiskBadge, type SessionView, When } from './layout';
+import { formatUnits } from '../../lib/money';
+import { CsrfField, kztAmount, Page, RiskBadge, type SessionView, When } from './layout';
 
 function Address({ network, address }: { network: CaseDetail['network']; address: string }) {
   const url = explorerLink(network, 'address', address);
@@ -57,10 +57,10 @@ export function CasePage(props: {
           </dd>
           <dt>Invoice</dt>
           <dd>
-            {c.invoice.id} · {c.invoice.status} · {formatKzt(c.invoice.amountTiyn)} KZT
+            {c.invoice.id} · {c.invoice.status} · {kztAmount(c.invoice.amountTiyn)} KZT
           </dd>
           <dt>Tenge value</dt>
-          <dd>{formatKzt(c.amountTiyn)} KZT</dd>
+          <dd>{kztAmount(c.amountTiyn)} KZT</dd>
           <dt>Network</dt>
           <dd>{c.network}</dd>
           {p ? (

@@ -2,8 +2,8 @@ import type { CaseListItem } from '../../aml/cases';
 import { CASE_STATUSES } from '../../aml/cases';
 import { RISKS } from '../../aml/types';
 import { NETWORK_IDS } from '../../chains/networks';
-import { formatKzt } from '../../lib/money';
-import { Page, RiskBadge, type SessionView, When } from './layout';
+
+import { kztAmount, Page, RiskBadge, type SessionView, When } from './layout';
 
 export interface QueueFilters {
   readonly status?: string | undefined;
@@ -99,7 +99,7 @@ export function QueuePage(props: {
             <th>Due</th>
             <th>Risk</th>
             <th>Status</th>
-            <th>Amount, KZT</th>
+            <th class="num">Amount, KZT</th>
             <th>Network</th>
             <th>Merchant</th>
             <th>Reasons</th>
@@ -127,7 +127,7 @@ export function QueuePage(props: {
                 <RiskBadge risk={c.risk} />
               </td>
               <td>{c.status}</td>
-              <td>{formatKzt(c.amountTiyn)}</td>
+              <td class="num">{kztAmount(c.amountTiyn)}</td>
               <td>{c.network}</td>
               <td>{c.merchantName}</td>
               <td>{[...new Set(c.reasons.map((r) => r.code))].join(', ')}</td>

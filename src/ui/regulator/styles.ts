@@ -8,6 +8,8 @@ header.top { display:flex; align-items:center; justify-content:space-between; pa
   background:#102a43; color:#fff; }
 header.top a { color:#fff; text-decoration:none; margin-right:16px; }
 header.top form { display:inline; }
+header.top .brand { margin-right:24px; } header.top .who { margin-right:12px; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 main { max-width:1200px; margin:24px auto; padding:0 24px; }
 h1 { font-size:22px; margin:0 0 16px; } h2 { font-size:17px; margin:24px 0 8px; }
 table { width:100%; border-collapse:collapse; background:#fff; border:1px solid var(--line); }

@@ -1,0 +1,120 @@
+// The README's first run, walked as written (issue 14 item 7): a fresh DATA_DIR, `npm start`, then the
+// four commands of "A first paid invoice" read from README.md (so this breaks when the README drifts),
+// the checkout opened in chromium, and the invoice seen settled with its webhook delivered.
+//
+// Depends on `npm start` starting the sandbox chains itself (the "start" work of issue 14 item 1): until
+// then step 3 (`npm run sandbox:pay`) has no chain to pay on and this test fails there.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeCommands } from '../helpers/readme';
+import { type Receiver, startReceiver } from '../webhooks/receiver';
+import { launchChromium, plain, skipBrowser } from './browser';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let dataDir: string;
+let gateway: ChildProcess | undefined;
+let output = '';
+let browser: Browser;
+let receiver: Receiver;
+let port: number;
+
+describe.skipIf(skipBrowser)("the README's first run", () => {
+  beforeAll(async () => {
+    browser = await launchChromium();
+    receiver = await startReceiver();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'alatau-first-run-'));
+    port = await freePort();
+    // "npm start", as the README says; only the port and the data directory are the test's own.
+    gateway = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: '', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    gateway.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    gateway.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    for (;;) {
+      if (gateway.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ready && /API key:\s+sk_\S+/.test(output)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }, 180_000);
+  afterAll(async () => {
+    if (gateway?.pid && gateway.exitCode === null) {
+      process.kill(-gateway.pid, 'SIGTERM');
+      await new Promise((r) => gateway!.once('exit', r));
+    }
+    await browser?.close();
+    await receiver?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('reaches a settled invoice and a delivered webhook with the four commands', async () => {
+    const key = /API key:\s+(sk_\S+)/.exec(output)![1]!;
+    const base = `http://127.0.0.1:${port}`;
+    // The receiver stands in for the merchant's shop (registering it is in docs/merchant).
+    const hook = await fetch(`${base}/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiver.url, events: ['invoice.settled'] }),
+    });
+    expect(hook.status).toBe(201);
+
+    const steps = readmeCommands('A first paid invoice').map((s) =>
+      s.replaceAll('127.0.0.1:8787', `127.0.0.1:${port}`),
+    );
+    expect(steps).toHaveLength(4);
+    const env: NodeJS.ProcessEnv = { ...process.env, KEY: key, DATA_DIR: dataDir, PORT: String(port) };
+    const sh = async (script: string) =>
+      (await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env, timeout: 120_000 })).stdout;
+
+    // 1. Create, keeping the id as the README does.
+    const id = (await sh(`${steps[0]}\necho "$ID"`)).trim();
+    expect(id).toMatch(/^inv_[0-9a-z]{26}$/);
+    env.ID = id;
+    // 2. The checkout URL it prints, opened in chromium.
+    const url = (await sh(steps[1]!)).trim();
+    expect(url).toBe(`${base}/pay/${id}`);
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForSelector('#checkout[data-live="events"]');
+    // 3. Pay from the sandbox wallet; the open page turns to paid by itself.
+    await sh(steps[2]!);
+    await page.waitForSelector('#status[data-phase="paid"]', { timeout: 120_000 });
+    expect(plain(await page.locator('#status-title').textContent())).not.toBe('');
+    // 4. settled, and the webhook delivered.
+    const invoice = JSON.parse(await sh(steps[3]!)) as { status: string };
+    expect(invoice.status).toBe('settled');
+    await expect
+      .poll(() => receiver.requests.map((r) => JSON.parse(r.body).type), { timeout: 60_000 })
+      .toContain('invoice.settled');
+    await page.close();
+  }, 300_000);
+});
