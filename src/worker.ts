@@ -9,6 +9,7 @@ import { createListStore, type ListStore } from './aml/screen';
 import type { OracleTarget } from './aml/screeners/oracle';
 import { oraclesFromConfig, screeningFromConfig } from './aml/wiring';
 import { type App, createApp } from './app';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords';
 import type { EvmNetworkConfig } from './chains/evm/config';
 import { createEvmRpc, type EvmRpc } from './chains/evm/rpc';
 import { evmServiceFromConfig } from './chains/evm/service';
@@ -60,6 +61,8 @@ interface Isolate {
   readonly oracles: Partial<Record<NetworkId, OracleTarget>>;
   /** EVM JSON-RPC clients by network, with their failover state (fetch per call, no socket). */
   readonly evmRpcs: Map<string, EvmRpc>;
+  /** The sign-in hashing bound must count across requests, or each request would get its own slots. */
+  readonly passwords: PasswordHasher;
 }
 
 // Per isolate, built by its first request. Looked up by the env object the runtime hands every
@@ -98,6 +101,10 @@ function isolateFor(env: WorkerEnv): Isolate {
       rates: ratesFromConfig(config, logger),
       oracles: oraclesFromConfig(config),
       evmRpcs: new Map(),
+      passwords: createPasswordHasher({
+        concurrency: config.SIGN_IN_HASH_CONCURRENCY,
+        queue: config.SIGN_IN_HASH_QUEUE,
+      }),
       app: createApp(config, (c: Context) => requestServices(built, c.env as WorkerEnv, c.req.url)),
     };
     found = built;
@@ -126,7 +133,7 @@ function requestServices(isolate: Isolate, env: WorkerEnv, requestUrl?: string):
   if (!env.HYPERDRIVE?.connectionString) {
     throw new ConfigError(['HYPERDRIVE: expected a Hyperdrive binding (see wrangler.toml)']);
   }
-  const { config, logger, rates, oracles, evmRpcs } = isolate;
+  const { config, logger, rates, oracles, evmRpcs, passwords } = isolate;
   const sql = createSql(env.HYPERDRIVE.connectionString, { max: WORKER_POOL_MAX, fetchTypes: false });
   // Without PUBLIC_URL, checkout links point at the host the request came to rather than at the
   // Node default (127.0.0.1). Cron runs have no request: they need PUBLIC_URL (see wrangler.toml).
@@ -157,6 +164,7 @@ function requestServices(isolate: Isolate, env: WorkerEnv, requestUrl?: string):
   };
   return createServices(effective, sql, {
     logger,
+    passwords,
     rates,
     state,
     screening,
