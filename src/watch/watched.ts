@@ -85,22 +85,3 @@ export async function oldestAcceptingCreatedAt(
     where network = ${network} and invoice_accepts(status, monitoring_until, ${now})`;
   return row?.at ? new Date(row.at) : undefined;
 }
-
-/**
- * The deposit address has a payment that compliance holds or rejected: the forwarder must not flush
- * it to the merchant (SPEC section 10). For the contracts' sweep side.
- */
-export async function depositHasBlockedPayment(
-  sql: Queryable,
-  network: NetworkId,
-  address: string,
-): Promise<boolean> {
-  const [row] = await sql<{ blocked: boolean }[]>`select exists (
-      select 1 from payment_options po
-        join payments p on p.invoice_id = po.invoice_id and p.option = po.option
-        join aml_cases c on c.payment_id = p.id
-      where po.network = ${network} and lower(po.address) = ${address.toLowerCase()}
-        and ((c.hold and c.status in ('open', 'escalated')) or c.status = 'rejected')
-    ) as blocked`;
-  return row?.blocked === true;
-}

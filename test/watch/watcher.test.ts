@@ -5,9 +5,9 @@
 //   - no payment is lost to downtime (issue 14): paid while no watcher ran, 100 blocks mined, a
 //     watcher that starts afterwards (with no cursor, or with an old one) credits it exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { depositFlushBlock } from '../../src/chains/evm/flush-policy';
 import { createBitcoindBackend } from '../../src/chains/utxo/backends/bitcoind';
 import { cancelInvoice, expireDue } from '../../src/invoices/state';
-import { depositHasBlockedPayment } from '../../src/watch/watched';
 import { operatorList } from '../aml/support';
 import { createEvmTestEnv, type EvmTestEnv } from '../chains/evm/support';
 import { createUtxoTestEnv, type UtxoTestEnv } from '../chains/utxo/backends/support';
@@ -215,8 +215,8 @@ describe('the one watcher on anvil', () => {
 
     // For the sweep: the held deposit must not be flushed; the others may.
     const sql = env.ctx.db.sql;
-    expect(await depositHasBlockedPayment(sql, 'anvil', cancelled.address)).toBe(true);
-    expect(await depositHasBlockedPayment(sql, 'anvil', expired.address.toLowerCase())).toBe(false);
-    expect(await depositHasBlockedPayment(sql, 'anvil', clean.address)).toBe(false);
+    expect(await depositFlushBlock(sql, 'anvil', cancelled.id)).toBe('held');
+    expect(await depositFlushBlock(sql, 'anvil', expired.id)).toBeNull();
+    expect(await depositFlushBlock(sql, 'anvil', clean.id)).toBeNull();
   });
 });
