@@ -1,0 +1,26 @@
+-- One merchant cannot slow or crowd out the others (issue 13 items 6 and 10). SQL that PostgreSQL 15
+-- and PGlite (18) both run.
+
+-- Fair webhook delivery (item 10): one merchant's endpoints that never answer must not take the
+-- delivery slots every other merchant needs.
+
+-- The circuit breaker of each endpoint (src/webhooks/breaker.ts), and when it was last served, so
+-- claims go round-robin (least recently served first).
+alter table webhook_endpoints
+  add column consecutive_failures integer not null default 0,
+  add column breaker_opens integer not null default 0,
+  -- No delivery is claimed for the endpoint before this time: the breaker is open, or one probe
+  -- delivery is in flight (probing).
+  add column paused_until timestamptz,
+  add column probing boolean not null default false,
+  add column served_at timestamptz;
+
+-- Set while an attempt is in flight (until its lease ends), cleared when its result is recorded: the
+-- claims count a merchant's and an endpoint's deliveries in flight with it.
+alter table webhook_deliveries add column leased_until timestamptz;
+
+create index webhook_deliveries_in_flight on webhook_deliveries (merchant_id, endpoint_id)
+  where leased_until is not null;
+-- An endpoint's due deliveries, oldest first.
+create index webhook_deliveries_endpoint_due on webhook_deliveries (endpoint_id, next_attempt_at)
+  where status = 'pending';
