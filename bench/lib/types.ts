@@ -32,6 +32,8 @@ export const SPEC_BENCHMARKS = {
   derivation: 'Address derivation beside bip32 + tiny-secp256k1',
   screening: 'Screening: per-payment latency with 1,000,000 listed addresses',
   webhooks: 'Webhooks: deliveries/s to a local receiver that fails a share of requests',
+  fairness:
+    "Fairness: one merchant's detection and webhook latency while another's 16 endpoints never answer",
 } as const;
 export type SpecBenchmark = keyof typeof SPEC_BENCHMARKS;
 
