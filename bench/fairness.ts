@@ -8,8 +8,9 @@
 //   detection = broadcast → the outbox row of `invoice.payment_received` (the state change's time);
 //   webhook   = broadcast → that event's arrival at A's receiver;
 //   created   = invoice creation → its `invoice.created` arrival at A's receiver.
-// Phase 1: A alone. Phase 2: merchant B also has 16 endpoints on a server that accepts and never
-// answers, a backlog of events and new invoices all along. Ratio = phase 2 p50 / phase 1 p50; goal ≤ 1.2.
+// In both phases merchant B creates invoices all along (a backlog first, then one every 500 ms).
+// Phase 1: B has no webhook endpoint. Phase 2: B has 16 endpoints on a server that accepts each
+// request and never answers. Ratio = phase 2 p50 / phase 1 p50; goal ≤ 1.2.
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -150,7 +151,7 @@ export async function benchFairness(
   opts: { payments?: number; tickIntervalMs?: number; waitMs?: number } = {},
 ): Promise<FairnessResult> {
   if (!findLitecoind()) throw new Error('litecoind is not installed (apt-get install -y litecoind)');
-  const payments = opts.payments ?? envNumber('BENCH_FAIRNESS_PAYMENTS', 12);
+  const payments = opts.payments ?? envNumber('BENCH_FAIRNESS_PAYMENTS', 20);
   const tickIntervalMs = opts.tickIntervalMs ?? envNumber('BENCH_FAIRNESS_TICK_MS', 250);
   const waitMs = opts.waitMs ?? envNumber('BENCH_FAIRNESS_WAIT_MS', 60_000);
   const dir = mkdtempSync(join(tmpdir(), 'alatau-bench-fair-'));
@@ -199,11 +200,11 @@ export async function benchFairness(
         for (let i = 0; i < DEAD_ENDPOINTS; i++) {
           await createEndpoint(endpointDeps, b.id, { url: `${hole.origin}/hook/${i}` });
         }
-        for (let i = 0; i < 10; i++) await bInvoice(); // a backlog: 160 deliveries
       }
+      for (let i = 0; i < 10; i++) await bInvoice(); // a backlog: 160 deliveries with the endpoints
       const jobs = startJobs(services, tickIntervalMs);
       separate = jobs.separate;
-      let feeding = withDead;
+      let feeding = true;
       const feeder = (async () => {
         while (feeding) {
           await bInvoice().catch(() => {});

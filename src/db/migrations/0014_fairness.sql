@@ -1,5 +1,5 @@
--- One merchant cannot slow or crowd out the others (issue 13 items 6 and 10). SQL that PostgreSQL 15
--- and PGlite (18) both run.
+-- One merchant cannot slow, crowd out or block the others (issue 13 items 6, 9 and 10). SQL that
+-- PostgreSQL 15 and PGlite (18) both run.
 
 -- Fair webhook delivery (item 10): one merchant's endpoints that never answer must not take the
 -- delivery slots every other merchant needs.
@@ -24,3 +24,6 @@ create index webhook_deliveries_in_flight on webhook_deliveries (merchant_id, en
 -- An endpoint's due deliveries, oldest first.
 create index webhook_deliveries_endpoint_due on webhook_deliveries (endpoint_id, next_attempt_at)
   where status = 'pending';
+
+-- Another merchant's account key cannot be registered (item 9): looked up by its first address.
+create index merchant_keys_first_address on merchant_keys (network, first_address);
