@@ -27,3 +27,12 @@ create index webhook_deliveries_endpoint_due on webhook_deliveries (endpoint_id,
 
 -- Another merchant's account key cannot be registered (item 9): looked up by its first address.
 create index merchant_keys_first_address on merchant_keys (network, first_address);
+
+-- Request counters for public endpoints (item 6: checkout intents), shared by every gateway process:
+-- one row per bucket (an invoice, a client address) and fixed window.
+create table request_limits (
+  bucket text primary key,
+  window_start timestamptz not null,
+  hits integer not null check (hits >= 0)
+);
+create index request_limits_window on request_limits (window_start);
