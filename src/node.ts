@@ -12,6 +12,7 @@ import { createLogger } from './lib/log';
 import { formatDemoSeed, seedDemo } from './seed';
 import { createServices } from './services';
 import { startTickLoop } from './watch/tick';
+import { startDeliveryLoop } from './webhooks/dispatch';
 import { resolveWebhookKey } from './webhooks/keyfile';
 
 async function main() {
@@ -57,7 +58,11 @@ async function main() {
         `  API docs: ${config.PUBLIC_URL}/docs\n`,
     );
   });
-  const ticks = config.JOBS ? startTickLoop(services, config.TICK_INTERVAL_MS) : undefined;
+  // Webhook delivery runs in its own loop: a receiver that never answers must not hold up the watchers.
+  const ticks = config.JOBS
+    ? startTickLoop(services, config.TICK_INTERVAL_MS, { webhooks: false })
+    : undefined;
+  const deliveries = config.JOBS ? startDeliveryLoop(services, config.TICK_INTERVAL_MS) : undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -65,6 +70,7 @@ async function main() {
     log.info('shutting down', { signal });
     server.close();
     await ticks?.stop();
+    await deliveries?.stop();
     await derivation.close();
     await db.close();
     process.exit(0);

@@ -21,6 +21,7 @@ import type { RatesService } from './rates/aggregate';
 import { createServices, ratesFromConfig, type Services } from './services';
 import { runTick } from './watch/tick';
 import { utxoServiceFromConfig } from './watch/utxo';
+import { runWebhookTick } from './webhooks/dispatch';
 import { MissingEncryptionKeyError } from './webhooks/keys';
 import type { SecretBox } from './webhooks/secrets';
 
@@ -224,12 +225,23 @@ export default {
         publicUrl: config.PUBLIC_URL,
       });
     }
+    // Two steps side by side: webhook delivery waits on receivers (up to its timeout), which must
+    // never hold up the chain watchers and expiry.
     ctx.waitUntil(
-      runTick(services).then(
+      runTick(services, new Date(), { webhooks: false }).then(
         (result) => services.logger.debug('tick done', { cron: controller.cron, ...result }),
         (err: unknown) => {
           services.logger.error('tick failed', { cron: controller.cron, err });
           // Rethrown so the cron run is recorded as failed.
+          throw err;
+        },
+      ),
+    );
+    ctx.waitUntil(
+      runWebhookTick(services).then(
+        (result) => services.logger.debug('webhooks done', { cron: controller.cron, ...result }),
+        (err: unknown) => {
+          services.logger.error('webhook delivery failed', { cron: controller.cron, err });
           throw err;
         },
       ),

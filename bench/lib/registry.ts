@@ -2,6 +2,7 @@
 // bench/<name>.ts and list it here; `npm run bench -- <name>` then runs it alone.
 import { benchDerive } from '../derive';
 import { evmDetectionBench } from '../evm';
+import { fairnessBench } from '../fairness';
 import { invoicesBench } from '../invoices';
 import { benchScreening, benchSdnImport } from '../screening';
 import { utxoDetectionBench } from '../utxo-detection';
@@ -93,6 +94,7 @@ export const BENCHES: readonly Bench[] = [
   sdnImportBench,
   { ...webhooksBench, spec: 'webhooks' },
   workersBench,
+  fairnessBench,
 ];
 
 /** SPEC section 9 items no bench in `benches` measures. */

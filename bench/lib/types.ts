@@ -33,6 +33,8 @@ export const SPEC_BENCHMARKS = {
   screening: 'Screening: per-payment latency with 1,000,000 listed addresses',
   webhooks: 'Webhooks: deliveries/s to a local receiver that fails a share of requests',
   workers: 'Workers: invoice create, read and checkout page latency through wrangler dev beside Node',
+  fairness:
+    "Fairness: one merchant's detection and webhook latency while another's 16 endpoints never answer",
 } as const;
 export type SpecBenchmark = keyof typeof SPEC_BENCHMARKS;
 

@@ -246,6 +246,16 @@ export function createScreening(opts: ScreeningOptions): ScreeningService {
       const risk = maxRisk(results.map((r) => r.risk));
       const allowed = risk !== 'severe';
       await opts.sql.begin(async (tx) => {
+        if (!allowed) {
+          // The same payer refused again for the same invoice is recorded once: a retrying wallet (or
+          // someone replaying the request) must not fill the screenings and the audit chain.
+          await tx`select pg_advisory_xact_lock(hashtext(${`payer_refused ${input.invoiceId} ${input.address}`}))`;
+          const [seen] = await tx`select 1 as seen from screenings
+            where invoice_id = ${input.invoiceId} and subject = 'payer' and not allowed
+              and addresses = ${tx.array([input.address])}::text[]
+            limit 1`;
+          if (seen) return;
+        }
         await recordScreening(tx, {
           subject: 'payer',
           invoiceId: input.invoiceId,

@@ -18,12 +18,23 @@ import {
 } from '../chains/evm/intents';
 import { NETWORKS, parseOption } from '../chains/networks';
 import type { AppEnv } from '../http/auth';
+import { clientAddress } from '../http/ratelimit';
+import { takeRequest } from '../http/request-limits';
 import { loadInvoice } from '../invoices/repository';
 import { ProblemSchema } from '../invoices/schema';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { isId } from '../lib/ids';
 import { parseDecimal, quoteAtomic } from '../lib/money';
 import type { Services } from '../services';
+
+/**
+ * Intent requests allowed per minute for one invoice and from one client address. The endpoint is
+ * public and each request screens the payer (a screening row, and an audit entry when refused), so
+ * it must not be a way to flood the compliance records. A real payer asks once or twice.
+ */
+export const INTENTS_PER_INVOICE = 10;
+export const INTENTS_PER_ADDRESS = 30;
+export const INTENT_LIMIT_WINDOW_SECONDS = 60;
 
 /** How long an intent stays valid at most (the invoice's expiry may cut it shorter). */
 export const INTENT_TTL_MS = 15 * 60_000;
@@ -281,12 +292,26 @@ export function registerIntentRoutes(app: OpenAPIHono<AppEnv>) {
           description: 'The transaction to send',
           content: { 'application/json': { schema: IntentResponseSchema } },
         },
-        ...problems(403, 404, 409, 413, 415, 422, 503),
+        ...problems(403, 404, 409, 413, 415, 422, 429, 503),
       },
     }),
     async (c) => {
       const services = c.get('services');
-      const out = await createPaymentIntent(services, c.req.valid('param').id, c.req.valid('json'));
+      const invoiceId = c.req.valid('param').id;
+      // The address first: one client cycling through invoice ids is stopped without a row per id.
+      const address = clientAddress(c, services.config.TRUST_PROXY);
+      await takeRequest(
+        services.sql,
+        [
+          ...(address === 'unknown'
+            ? []
+            : [{ bucket: `intent-addr:${address}`, limit: INTENTS_PER_ADDRESS }]),
+          { bucket: `intent-inv:${invoiceId}`, limit: INTENTS_PER_INVOICE },
+        ],
+        INTENT_LIMIT_WINDOW_SECONDS,
+        'payment intent requests',
+      );
+      const out = await createPaymentIntent(services, invoiceId, c.req.valid('json'));
       c.header('Cache-Control', 'no-store');
       return c.json(out, 200);
     },

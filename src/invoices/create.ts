@@ -4,7 +4,8 @@
 
 import { ASSETS, type AssetId, NETWORKS, type PaymentOptionId, parseOption } from '../chains/networks';
 import type { ChainAdapter } from '../chains/types';
-import { type FieldError, NotFoundError, ValidationError } from '../lib/errors';
+import { type DustScriptType, dustLimit } from '../chains/utxo/dust';
+import { ConflictError, type FieldError, NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { decimalToString, parseKzt, quoteAtomic } from '../lib/money';
 import { getMerchant, type Merchant } from '../merchants/repository';
@@ -141,11 +142,15 @@ export async function createInvoiceWithJson(
   const monitoringUntil = new Date(expiresAt.getTime() + merchant.monitoringWindowMinutes * 60_000);
   const invoiceId = newId('inv', now.getTime());
 
-  const quoted = options.map((o) => {
-    const rate = rates.get(o.id.asset)!;
-    const decimals = ASSETS[o.id.asset].decimals;
-    return { ...o, rate, decimals, amountAtomic: quoteAtomic(amountTiyn, rate.kztPerUnit, decimals) };
-  });
+  const quoted = withoutDust(
+    merchant,
+    input.amount,
+    options.map((o) => {
+      const rate = rates.get(o.id.asset)!;
+      const decimals = ASSETS[o.id.asset].decimals;
+      return { ...o, rate, decimals, amountAtomic: quoteAtomic(amountTiyn, rate.kztPerUnit, decimals) };
+    }),
+  );
   const base = {
     id: invoiceId,
     merchantId: merchant.id,
@@ -223,13 +228,57 @@ export async function createInvoiceWithJson(
       });
       return { invoice, json: answer };
     } catch (err) {
-      if (attempt < MAX_ADDRESS_ATTEMPTS && isAddressTaken(err)) continue;
-      throw err;
+      if (!isAddressTaken(err)) throw err;
+      if (attempt < MAX_ADDRESS_ATTEMPTS) continue;
+      // Keys are refused when another merchant has them (merchants/repository.ts), but one set before
+      // that check can still hold this key's next addresses: say so, never a 500.
+      throw new ConflictError(
+        'addresses_unavailable',
+        `the next ${MAX_ADDRESS_ATTEMPTS} addresses of this merchant's account key are already issued to other ` +
+          'invoices; set an account key of your own wallet in the settings',
+      );
     }
   }
 }
 
 const MAX_ADDRESS_ATTEMPTS = 20;
+
+/**
+ * Drops the UTXO options whose amount is below the network's dust limit for the merchant's address
+ * type (chains/utxo/dust.ts): no wallet could pay them. None left: 422 naming `amount`.
+ */
+function withoutDust<T extends ResolvedOption & { amountAtomic: bigint }>(
+  merchant: Merchant,
+  amount: string,
+  quoted: readonly T[],
+): T[] {
+  const kept: T[] = [];
+  const dropped: string[] = [];
+  for (const o of quoted) {
+    const key = merchant.keys.find((k) => k.network === o.id.network);
+    if (o.adapter.family === 'utxo' && key) {
+      const limit = dustLimit(o.id.network, key.scriptType as DustScriptType);
+      if (o.amountAtomic < limit) {
+        dropped.push(`${o.id.option} needs at least ${limit} atomic units (its dust limit)`);
+        continue;
+      }
+    }
+    kept.push(o);
+  }
+  if (kept.length === 0) {
+    throw new ValidationError(
+      'the amount is too small for every payment option',
+      [
+        {
+          path: 'amount',
+          message: `${amount} KZT is below what the networks can carry: ${dropped.join('; ')}`,
+        },
+      ],
+      'amount_too_small',
+    );
+  }
+  return kept;
+}
 
 function isAddressTaken(err: unknown): boolean {
   const e = err as { code?: string; constraint_name?: string };

@@ -6,7 +6,7 @@ import { isNetworkId, NETWORKS, type NetworkId, parseOption } from '../chains/ne
 import { createDeriver, parseAccountKey } from '../chains/utxo/derive';
 import type { Queryable, Sql, Tx } from '../db/client';
 import type { SpeedPolicy } from '../invoices/repository';
-import { NotFoundError, ValidationError } from '../lib/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { type CreatedApiKey, createApiKey, type KeyMode } from './apikeys';
 import { merchantFromJson, merchantJson } from './record';
@@ -110,7 +110,42 @@ function defaultOptions(keys: MerchantKey[], evmPayout: string | undefined): str
   return opts;
 }
 
+/** Another merchant registered this account key (or its addresses are already issued): 409, naming no one. */
+export class AccountKeyInUseError extends ConflictError {
+  override name = 'AccountKeyInUseError';
+  constructor(network: string) {
+    super(
+      'account_key_in_use',
+      `this account key is already registered on ${network} by another merchant; use an account of your own wallet`,
+    );
+  }
+}
+
+/**
+ * Refuses a key whose addresses another merchant already uses: the same derivation (same first
+ * address on the network, whatever the key's encoding: xpub, zpub, descriptor) registered by another
+ * merchant, or its first address already issued to another merchant's invoice. Otherwise a merchant
+ * could register someone else's key and take their next addresses. Serialised per first address,
+ * so two merchants registering the same key at once cannot both pass.
+ *
+ * Not on the sandbox's regtest networks: there the published BIP84 test-vector key is meant to be
+ * shared (the demo seed and the README's `merchant create` example use it), coins are worthless, and
+ * invoice creation still skips an address another merchant holds (src/invoices/create.ts).
+ */
+async function assertKeyFree(tx: Tx, merchantId: string, k: MerchantKey): Promise<void> {
+  if (NETWORKS[k.network].mode === 'sandbox') return;
+  await tx`select pg_advisory_xact_lock(hashtext(${`merchant_key ${k.network} ${k.firstAddress}`}))`;
+  const [taken] = await tx`select 1 as taken from merchant_keys
+      where network = ${k.network} and first_address = ${k.firstAddress} and merchant_id <> ${merchantId}
+    union all
+    select 1 from payment_options o join invoices i on i.id = o.invoice_id
+      where o.network = ${k.network} and o.address = ${k.firstAddress} and i.merchant_id <> ${merchantId}
+    limit 1`;
+  if (taken) throw new AccountKeyInUseError(k.network);
+}
+
 async function insertKey(tx: Tx, merchantId: string, k: MerchantKey): Promise<void> {
+  await assertKeyFree(tx, merchantId, k);
   const [prev] = await tx<{ key_text: string }[]>`select key_text from merchant_keys
     where merchant_id = ${merchantId} and network = ${k.network} for update`;
   await tx`insert into merchant_keys (merchant_id, network, key_text, script_type, first_address)

@@ -9,12 +9,26 @@ import type { UtxoTickReport } from './utxo';
 
 export interface TickResult {
   readonly expired: number;
-  readonly webhooks: WebhookTickResult;
+  /** Absent when delivery runs apart (the Node delivery loop, the Workers cron's own step). */
+  readonly webhooks?: WebhookTickResult;
   readonly evm?: EvmTickReport;
   readonly utxo?: UtxoTickReport;
 }
 
-export async function runTick(services: Services, now = new Date()): Promise<TickResult> {
+export interface TickOptions {
+  /**
+   * Also deliver webhooks at the end (default true: one call does everything). The Node loop and the
+   * Workers cron pass false and deliver apart (src/webhooks/dispatch.ts), so a receiver that never
+   * answers cannot hold the watchers up for its timeout.
+   */
+  readonly webhooks?: boolean;
+}
+
+export async function runTick(
+  services: Services,
+  now = new Date(),
+  opts: TickOptions = {},
+): Promise<TickResult> {
   // Chain watchers first, so a payment that arrived just before expiry is counted before it expires.
   // (An EVM node being down is logged by the EVM service and never stops the rest of the tick.)
   const [evm, utxo] = await Promise.all([services.evm?.tick(now), services.utxo?.tick(now)]);
@@ -30,17 +44,21 @@ export async function runTick(services: Services, now = new Date()): Promise<Tic
   }
   // Last, so the events written above go out in this same tick. Runs on the real clock: its leases
   // and retry times must agree across processes.
-  const webhooks = await runWebhookTick(services);
-  return { expired, webhooks, ...(evm ? { evm } : {}), ...(utxo ? { utxo } : {}) };
+  const webhooks = opts.webhooks === false ? undefined : await runWebhookTick(services);
+  return { expired, ...(webhooks ? { webhooks } : {}), ...(evm ? { evm } : {}), ...(utxo ? { utxo } : {}) };
 }
 
 /** A Node loop that never overlaps itself and logs (never throws) failures. */
-export function startTickLoop(services: Services, intervalMs: number): { stop(): Promise<void> } {
+export function startTickLoop(
+  services: Services,
+  intervalMs: number,
+  opts: TickOptions = {},
+): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   let stopped = false;
   const timer = setInterval(() => {
     if (running || stopped) return;
-    running = runTick(services)
+    running = runTick(services, new Date(), opts)
       .then(() => undefined)
       .catch((err) => services.logger.warn('tick failed', { err }))
       .finally(() => {

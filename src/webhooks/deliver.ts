@@ -4,10 +4,16 @@
 // next_attempt_at is pushed past the time the attempt can take, so no other process sends the same
 // attempt; if this process dies mid-send, the lease simply runs out and another one retries. No
 // transaction is held open across an HTTP call.
+//
+// Which deliveries a lease takes is fair (claim.ts): shares per merchant and per endpoint, round-robin,
+// and a circuit breaker per endpoint (breaker.ts), so a merchant whose receivers never answer cannot
+// hold every slot.
 import type { Sql } from '../db/client';
 import { AppError } from '../lib/errors';
 import { fetchText, TimeoutError } from '../lib/http';
 import type { Logger } from '../lib/log';
+import { type BreakerPolicy, DEFAULT_BREAKER, recordHealth } from './breaker';
+import { claimFair, type FairShare, fairShareFor } from './claim';
 import { pinnedFetch } from './pinned';
 import { disableEndpoint } from './repository';
 import { retryAfterMs, withJitter } from './schedule';
@@ -36,6 +42,10 @@ export interface DeliveryDeps {
   readonly concurrency: number;
   readonly fetchImpl?: typeof fetch;
   readonly random?: () => number;
+  /** Circuit breaker per endpoint (breaker.ts); DEFAULT_BREAKER when absent. */
+  readonly breaker?: BreakerPolicy;
+  /** Slots per merchant and per endpoint; half the concurrency each when absent. */
+  readonly share?: FairShare;
 }
 
 export interface DeliverResult {
@@ -46,7 +56,7 @@ export interface DeliverResult {
   readonly disabled: number;
 }
 
-interface Leased {
+export interface Leased {
   readonly id: string;
   readonly endpointId: string;
   readonly eventId: string;
@@ -55,7 +65,7 @@ interface Leased {
   readonly cycleAttempt: number;
 }
 
-interface EndpointRow {
+export interface EndpointRow {
   readonly id: string;
   readonly url: string;
   readonly secret_ciphertext: string | null;
@@ -72,9 +82,11 @@ interface Outcome {
   readonly error: string | null;
   readonly excerpt: string | null;
   readonly retryAfter: string | null;
+  /** The request went out and no HTTP answer came back (timeout, connection failed): breaker.ts. */
+  readonly silent?: boolean;
 }
 
-type Verdict = 'succeeded' | 'retrying' | 'failed' | 'disabled';
+export type Verdict = 'succeeded' | 'retrying' | 'failed' | 'disabled';
 
 /** How long a lease lasts: the sends of one round, with room to record their results. */
 export function leaseMs(deps: Pick<DeliveryDeps, 'timeoutMs'>): number {
@@ -89,11 +101,33 @@ export async function deliverDue(
   deps: DeliveryDeps,
   opts: { now?: Date; limit?: number } = {},
 ): Promise<DeliverResult> {
+  const claimed = await claimDeliveries(deps, opts);
+  const counts = { leased: claimed.length, succeeded: 0, retrying: 0, failed: 0, disabled: 0 };
+  let next = 0;
+  const worker = async () => {
+    while (next < claimed.length) counts[await claimed[next++]!.send()]++;
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, claimed.length) }, worker));
+  return counts;
+}
+
+/** A leased delivery, ready to be sent: send() never throws and resolves to what became of it. */
+export interface ClaimedDelivery {
+  readonly delivery: Leased;
+  send(): Promise<Verdict>;
+}
+
+/**
+ * Leases up to `limit` (default: the concurrency) due deliveries, fairly (claim.ts), and returns them
+ * unsent. Safe to run on several processes concurrently.
+ */
+export async function claimDeliveries(
+  deps: DeliveryDeps,
+  opts: { now?: Date; limit?: number; exclude?: readonly string[] } = {},
+): Promise<ClaimedDelivery[]> {
   const now = opts.now ?? new Date();
-  const limit = opts.limit ?? deps.concurrency;
-  const { leased, endpoints } = await lease(deps.sql, now, limit, leaseMs(deps));
-  const counts = { leased: leased.length, succeeded: 0, retrying: 0, failed: 0, disabled: 0 };
-  // Secrets are opened once per endpoint per round (a round often holds many deliveries of one endpoint).
+  const { leased, endpoints } = await lease(deps, now, opts.limit ?? deps.concurrency, opts.exclude);
+  // Secrets are opened once per endpoint per claim (a claim often holds many deliveries of one endpoint).
   const opened = new Map<string, Promise<string[]>>();
   const secretsOf = (e: EndpointRow) => {
     let found = opened.get(e.id);
@@ -104,50 +138,33 @@ export async function deliverDue(
     }
     return found;
   };
-  let next = 0;
-  const worker = async () => {
-    while (next < leased.length) {
-      const d = leased[next++]!;
-      const verdict = await attempt(deps, d, endpoints.get(d.endpointId), secretsOf).catch((err: unknown) => {
+  return leased.map((d) => ({
+    delivery: d,
+    send: () =>
+      attempt(deps, d, endpoints.get(d.endpointId), secretsOf).catch((err: unknown) => {
         // Recording failed (database away): the lease runs out and the attempt is retried later.
         deps.logger.error('webhook attempt could not be recorded', { deliveryId: d.id, err });
         return 'retrying' as const;
-      });
-      counts[verdict]++;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency, leased.length) }, worker));
-  return counts;
+      }),
+  }));
 }
 
 async function lease(
-  sql: Sql,
+  deps: DeliveryDeps,
   now: Date,
   limit: number,
-  leaseDurationMs: number,
+  exclude: readonly string[] = [],
 ): Promise<{ leased: Leased[]; endpoints: Map<string, EndpointRow> }> {
-  const leaseUntil = new Date(now.getTime() + leaseDurationMs);
-  return sql.begin(async (tx) => {
-    const rows = await tx<
-      {
-        id: string;
-        endpoint_id: string;
-        event_id: string;
-        payload: string;
-        attempt_count: number;
-        schedule_start: number;
-      }[]
-    >`with due as (
-        select id from webhook_deliveries
-        where status = 'pending' and next_attempt_at <= ${now}
-        order by next_attempt_at
-        limit ${limit}
-        for update skip locked
-      )
-      update webhook_deliveries d set attempt_count = d.attempt_count + 1, next_attempt_at = ${leaseUntil},
-        updated_at = ${now}
-      from due where d.id = due.id
-      returning d.id, d.endpoint_id, d.event_id, d.payload, d.attempt_count, d.schedule_start`;
+  const leaseUntil = new Date(now.getTime() + leaseMs(deps));
+  return deps.sql.begin(async (tx) => {
+    const rows = await claimFair(tx, {
+      now,
+      leaseUntil,
+      free: limit,
+      share: deps.share ?? fairShareFor(deps.concurrency),
+      breaker: deps.breaker ?? DEFAULT_BREAKER,
+      exclude,
+    });
     if (rows.length === 0) return { leased: [], endpoints: new Map() };
     const ids = rows.map((r) => r.id);
     // An attempt left without a result: its worker stopped and its lease ran out.
@@ -197,6 +214,9 @@ async function attempt(
     nextAt = new Date(Date.now() + Math.max(scheduled, asked));
   }
   await record(deps.sql, d, outcome, verdict, nextAt);
+  if (outcome.silent !== undefined) {
+    await recordHealth(deps.sql, d.endpointId, !outcome.silent, deps.breaker ?? DEFAULT_BREAKER);
+  }
   if (verdict === 'disabled') {
     await disableEndpoint(deps.sql, d.endpointId, 'the receiver answered 410 Gone');
     deps.logger.info('webhook endpoint disabled: receiver answered 410', { endpointId: d.endpointId });
@@ -255,6 +275,7 @@ async function send(
     durationMs: Math.round(performance.now() - started),
     ...fields,
   });
+  let sent = false;
   try {
     // Again at every attempt: the name may resolve elsewhere now than when it was registered.
     await assertDeliverableUrl(endpoint.url, {
@@ -268,6 +289,7 @@ async function send(
       body: d.payload,
       secrets,
     });
+    sent = true;
     const res = await fetchText(endpoint.url, {
       method: 'POST',
       headers: { ...headers, [ATTEMPT_HEADER]: String(d.attempt) },
@@ -282,13 +304,14 @@ async function send(
           'register the final URL instead'
         : null;
     return done({
+      silent: false,
       httpStatus: res.status,
       error: redirect,
       excerpt: res.text,
       retryAfter: res.headers.get('retry-after'),
     });
   } catch (err) {
-    return done({ error: describeError(err, deps.timeoutMs) });
+    return done({ error: describeError(err, deps.timeoutMs), ...(sent ? { silent: true } : {}) });
   }
 }
 
@@ -337,7 +360,7 @@ async function record(sql: Sql, d: Leased, o: Outcome, verdict: Verdict, nextAt:
       where delivery_id = ${d.id} and attempt = ${d.attempt}
       returning 1
     )
-    update webhook_deliveries set status = ${status}, next_attempt_at = ${nextAt},
+    update webhook_deliveries set status = ${status}, next_attempt_at = ${nextAt}, leased_until = null,
       last_status = ${o.httpStatus}, last_error = ${clean(lastError)}, updated_at = ${finishedAt}
     where id = ${d.id} and attempt_count = ${d.attempt} and status = 'pending'`;
 }

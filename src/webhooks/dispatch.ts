@@ -1,7 +1,7 @@
 // The webhook tick: fan out new outbox events, then deliver what is due, in bounded rounds. Called by
 // src/watch/tick.ts (the Node loop and the Workers cron); safe on several processes at once.
 import type { Services } from '../services';
-import { type DeliverResult, type DeliveryDeps, deliverDue } from './deliver';
+import { claimDeliveries, type DeliverResult, type DeliveryDeps } from './deliver';
 import { fanOut } from './outbox';
 
 export interface WebhookTickResult extends DeliverResult {
@@ -35,6 +35,29 @@ export function deliveryDepsFrom(services: Services, overrides: Partial<Delivery
   };
 }
 
+/** Outbox events into deliveries, in bounded batches. */
+async function fanOutAll(services: Services, deps: DeliveryDeps, now?: Date) {
+  let events = 0;
+  let deliveriesCreated = 0;
+  for (let round = 0; round < MAX_FAN_OUT_ROUNDS; round++) {
+    const r = await fanOut(services.sql, {
+      batch: FAN_OUT_BATCH,
+      firstDelayMs: deps.scheduleMs[0] ?? 0,
+      ...(now ? { now } : {}),
+    });
+    events += r.events;
+    deliveriesCreated += r.deliveries;
+    if (r.events < FAN_OUT_BATCH) break;
+  }
+  return { events, deliveriesCreated };
+}
+
+/**
+ * One bounded run (the Workers cron step, tests, benches): fan out, then keep the delivery slots
+ * filled — a slot freed by an answer is claimed again at once, never after the slowest send of a
+ * round — until nothing more can be claimed or the budget is spent; then wait for the sends in flight.
+ * Each delivery is tried at most once per run.
+ */
 export async function runWebhookTick(
   services: Services,
   opts: WebhookTickOptions = {},
@@ -42,31 +65,94 @@ export async function runWebhookTick(
   const started = performance.now();
   const budgetMs = opts.budgetMs ?? 2000;
   const deps = deliveryDepsFrom(services, opts.deps);
-  let events = 0;
-  let deliveriesCreated = 0;
-  for (let round = 0; round < MAX_FAN_OUT_ROUNDS; round++) {
-    const r = await fanOut(services.sql, {
-      batch: FAN_OUT_BATCH,
-      firstDelayMs: deps.scheduleMs[0] ?? 0,
-      ...(opts.now ? { now: opts.now } : {}),
-    });
-    events += r.events;
-    deliveriesCreated += r.deliveries;
-    if (r.events < FAN_OUT_BATCH) break;
-  }
+  const { events, deliveriesCreated } = await fanOutAll(services, deps, opts.now);
   const totals = { leased: 0, succeeded: 0, retrying: 0, failed: 0, disabled: 0 };
-  // Two lanes of rounds, each with half the concurrency: one lane sends while the other waits for the
-  // slowest answer of its round, so one slow receiver does not idle every other slot.
-  const lanes = deps.concurrency >= 2 ? 2 : 1;
-  const laneDeps = { ...deps, concurrency: Math.ceil(deps.concurrency / lanes) };
-  const lane = async () => {
-    for (;;) {
-      const r = await deliverDue(laneDeps, opts.now ? { now: opts.now } : {});
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];
-      // A short round means nothing more is due; a full one may leave more behind.
-      if (r.leased < laneDeps.concurrency || performance.now() - started > budgetMs) return;
+  const tried: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  for (;;) {
+    const free = deps.concurrency - inFlight.size;
+    if (free > 0) {
+      const got = await claimDeliveries(deps, {
+        ...(opts.now ? { now: opts.now } : {}),
+        limit: free,
+        exclude: tried,
+      });
+      totals.leased += got.length;
+      for (const c of got) {
+        tried.push(c.delivery.id);
+        const p: Promise<void> = c.send().then((verdict) => {
+          totals[verdict]++;
+          inFlight.delete(p);
+        });
+        inFlight.add(p);
+      }
+      if (got.length === 0 && inFlight.size === 0) break;
     }
-  };
-  await Promise.all(Array.from({ length: lanes }, lane));
+    if (performance.now() - started > budgetMs) break;
+    // Look again as soon as any one send finishes (a free slot, or a share given back).
+    await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
   return { events, deliveriesCreated, ...totals };
+}
+
+/**
+ * The Node delivery loop, apart from the chain watchers' tick: every `intervalMs` it fans out new
+ * events and claims due deliveries into its free slots; a slot freed by a finished send is claimed
+ * again at once. Sends are never awaited as a round, so a receiver that never answers holds only its
+ * own slot (and, by the fair shares, never more than its merchant's). Logs, never throws.
+ */
+export function startDeliveryLoop(
+  services: Services,
+  intervalMs: number,
+  overrides: Partial<DeliveryDeps> = {},
+): { stop(): Promise<void> } {
+  const deps = deliveryDepsFrom(services, overrides);
+  const inFlight = new Set<Promise<void>>();
+  let pumping: Promise<void> | undefined;
+  let again = false;
+  let fanOutDue = true;
+  let stopped = false;
+  const pump = () => {
+    if (stopped) return;
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = (async () => {
+      do {
+        again = false;
+        if (fanOutDue) {
+          fanOutDue = false;
+          await fanOutAll(services, deps);
+        }
+        const free = deps.concurrency - inFlight.size;
+        if (free <= 0) break;
+        for (const c of await claimDeliveries(deps, { limit: free })) {
+          const p: Promise<void> = c.send().then(() => {
+            inFlight.delete(p);
+            pump();
+          });
+          inFlight.add(p);
+        }
+      } while (again && !stopped);
+    })()
+      .catch((err) => services.logger.warn('webhook delivery loop failed', { err }))
+      .finally(() => {
+        pumping = undefined;
+      });
+  };
+  const timer = setInterval(() => {
+    fanOutDue = true;
+    pump();
+  }, intervalMs);
+  pump();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await pumping;
+      await Promise.all(inFlight);
+    },
+  };
 }

@@ -160,21 +160,22 @@ describe('POST /v1/invoices', () => {
   it('honours options and expiresInMinutes', async () => {
     const json = await created(keyA, {
       ...BODY,
-      amount: '1',
+      amount: '2',
       options: ['LTC@litecoin-regtest'],
       expiresInMinutes: 60,
     });
-    expect(json.amount).toBe('1.00');
+    expect(json.amount).toBe('2.00');
     expect(json.paymentOptions).toHaveLength(1);
-    // 1 KZT at 50,000 KZT/LTC = 0.00002 LTC.
-    expect(json.paymentOptions[0]).toMatchObject({ option: 'LTC@litecoin-regtest', amountAtomic: '2000' });
+    // 2 KZT at 50,000 KZT/LTC = 0.00004 LTC (above Litecoin's dust limit of 2,940 litoshi).
+    expect(json.paymentOptions[0]).toMatchObject({ option: 'LTC@litecoin-regtest', amountAtomic: '4000' });
     expect(Date.parse(json.expiresAt) - Date.parse(json.createdAt)).toBe(60 * 60_000);
   });
 
   it('rounds the quote up: the merchant never gets less than the price', async () => {
-    // 0.01 KZT at 50,000,000 KZT/BTC is 0.0000000002 BTC: one satoshi.
-    const json = await created(keyA, { ...BODY, amount: '0.01', options: ['BTC@bitcoin-regtest'] });
-    expect(json.paymentOptions[0]!.amountAtomic).toBe('1');
+    // 147.01 KZT at 50,000,000 KZT/BTC is 294.02 satoshi: 295. (Below the dust limit no option is
+    // offered at all: test/invoices/dust.test.ts.)
+    const json = await created(keyA, { ...BODY, amount: '147.01', options: ['BTC@bitcoin-regtest'] });
+    expect(json.paymentOptions[0]!.amountAtomic).toBe('295');
     const odd = await created(keyA, { ...BODY, amount: '333.33', options: ['BTC@bitcoin-regtest'] });
     // 33333 tiyn / 100 / 50,000,000 × 10^8 = 666.66 → 667 sats
     expect(odd.paymentOptions[0]!.amountAtomic).toBe('667');

@@ -4,6 +4,7 @@ import type { NetworkId } from '../../src/chains/networks';
 import { reserveIndexBatch } from '../../src/chains/utxo/adapter';
 import { ValidationError } from '../../src/lib/errors';
 import {
+  AccountKeyInUseError,
   createMerchant,
   getMerchant,
   highestUsedIndexes,
@@ -13,6 +14,7 @@ import {
 import { DEMO_VPUB } from '../../src/seed';
 import { bip32, MNEMONIC, mnemonicSeed, withVersion } from '../chains/utxo/reference';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { randomAccountKey } from '../helpers/services';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -148,10 +150,12 @@ describe('createMerchant', () => {
 
 describe('derivation indexes', () => {
   it('highestUsedIndexes: none yet, then the highest index handed out per network', async () => {
+    // A key of its own: the BIP84 vector key belongs to the first merchant of this database.
+    const key = randomAccountKey();
     const { merchant } = await createMerchant(db.sql, {
       name: 'Indexes',
       mode: 'test',
-      xpubs: { 'bitcoin-regtest': DEMO_VPUB, 'litecoin-regtest': DEMO_VPUB },
+      xpubs: { 'bitcoin-regtest': key, 'litecoin-regtest': key },
     });
     expect(await highestUsedIndexes(db.sql, merchant.id)).toEqual([
       { network: 'bitcoin-regtest', highestIndex: null },
@@ -174,14 +178,16 @@ describe('derivation indexes', () => {
   });
 
   it('setting the same key again keeps its index (no address handed out twice); a new key starts at 0', async () => {
+    const key = randomAccountKey();
     const { merchant } = await createMerchant(db.sql, {
       name: 'Rekey',
       mode: 'test',
-      xpubs: { 'bitcoin-regtest': DEMO_VPUB },
+      xpubs: { 'bitcoin-regtest': key },
     });
+    const first = merchant.keys[0]!.firstAddress;
     for (let i = 0; i < 3; i++) await reserveIndex(merchant.id, 'bitcoin-regtest');
-    const same = await setMerchantKey(db.sql, merchant.id, 'bitcoin-regtest', DEMO_VPUB, 'cli');
-    expect(same.firstAddress).toMatch(FIRST_BTC_REGTEST);
+    const same = await setMerchantKey(db.sql, merchant.id, 'bitcoin-regtest', key, 'cli');
+    expect(same.firstAddress).toBe(first);
     expect(await reserveIndex(merchant.id, 'bitcoin-regtest')).toBe(3);
 
     const otherKey = bip32
@@ -191,10 +197,74 @@ describe('derivation indexes', () => {
       .toBase58();
     const vpub = withVersion(otherKey, 0x045f1cf6);
     const k = await setMerchantKey(db.sql, merchant.id, 'bitcoin-regtest', vpub, 'cli');
-    expect(k.firstAddress).not.toMatch(FIRST_BTC_REGTEST);
+    expect(k.firstAddress).not.toBe(first);
     expect(await reserveIndex(merchant.id, 'bitcoin-regtest')).toBe(0);
     expect((await getMerchant(db.sql, merchant.id))!.keys[0]!.keyText).toBe(vpub);
     const audits = await db.sql`select action from audit_log where subject = ${merchant.id} order by id`;
     expect(audits.map((a) => a.action)).toEqual(['merchant.created', 'merchant.key_set', 'merchant.key_set']);
+  });
+});
+
+describe("another merchant's account key", () => {
+  const tpubOf = (seedByte: number) =>
+    bip32
+      .fromSeed(new Uint8Array(32).fill(seedByte), networks.testnet)
+      .derivePath("m/84'/1'/0'")
+      .neutered()
+      .toBase58();
+
+  it('is refused with 409 naming no one, in any encoding, at creation and in the settings; nothing is written', async () => {
+    const tpub = tpubOf(21);
+    const victim = await createMerchant(db.sql, {
+      name: 'Victim',
+      mode: 'test',
+      xpubs: { 'bitcoin-testnet4': tpub },
+    });
+    const before = await counts();
+    const err = await createMerchant(db.sql, {
+      name: 'Squatter',
+      mode: 'test',
+      xpubs: { 'bitcoin-testnet4': tpub },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AccountKeyInUseError);
+    expect(err).toMatchObject({ status: 409, code: 'account_key_in_use' });
+    expect((err as Error).message).not.toContain(victim.merchant.id);
+    expect((err as Error).message).not.toContain('Victim');
+    expect(await counts()).toEqual(before);
+
+    // An existing merchant, through the settings (dashboard and CLI both call setMerchantKey): the same
+    // key as a vpub, and as an output descriptor.
+    const { merchant: other } = await createMerchant(db.sql, { name: 'Other', mode: 'test' });
+    const vpub = withVersion(tpub, 0x045f1cf6);
+    for (const text of [tpub, vpub, `wpkh(${tpub}/0/*)`]) {
+      await expect(
+        setMerchantKey(db.sql, other.id, 'bitcoin-testnet4', text, 'dashboard'),
+      ).rejects.toMatchObject({
+        status: 409,
+        code: 'account_key_in_use',
+      });
+    }
+    expect((await getMerchant(db.sql, other.id))!.keys).toEqual([]);
+    // The owner may set it again. On the sandbox's regtest networks the published test-vector key is
+    // shared on purpose (demo seed, README): allowed there.
+    await setMerchantKey(db.sql, victim.merchant.id, 'bitcoin-testnet4', vpub, 'cli');
+    await setMerchantKey(db.sql, other.id, 'bitcoin-regtest', tpub, 'dashboard');
+  });
+
+  it('30 merchants registering one key at once: exactly one gets it', async () => {
+    const tpub = tpubOf(22);
+    const made = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => createMerchant(db.sql, { name: `Racer ${i}`, mode: 'test' })),
+    );
+    const results = await Promise.allSettled(
+      made.map(({ merchant }) => setMerchantKey(db.sql, merchant.id, 'bitcoin-testnet4', tpub, 'cli')),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'account_key_in_use' });
+    }
   });
 });
