@@ -53,7 +53,7 @@ class SessionLock {
 }
 
 class Connection {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private started = false;
   private busy = false;
   private closed = false;
