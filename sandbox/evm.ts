@@ -1,10 +1,10 @@
-// The sandbox's EVM chain: anvil on a fixed port (chain id 31337) with its state kept under DATA_DIR,
+// The sandbox's EVM chain: anvil on a free loopback port (chain id 31337) with its state kept under DATA_DIR,
 // the project's contracts deployed (the router trusting the gateway's sandbox signer), test USDC and
 // USDT minted to the funded payer accounts, and the addresses written to DATA_DIR/sandbox.json where
 // the gateway reads them (src/chains/evm/sandbox-file.ts). A second start reuses what is deployed.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Contract, JsonRpcProvider, parseUnits } from 'ethers';
+import { Contract, type JsonRpcProvider, parseUnits } from 'ethers';
 import { deployAll, SANDBOX_TOKENS } from '../contracts/deploy';
 import { PaymentRouterAbi, TestTokenAbi } from '../contracts/generated/index';
 import {
@@ -13,9 +13,8 @@ import {
   sandboxSignerKey,
   writeSandboxEvm,
 } from '../src/chains/evm/sandbox-file';
-import { type Anvil, answersChainId, anvilAccount, startAnvil } from './anvil';
+import { type Anvil, anvilAccount, startAnvil } from './anvil';
 
-export const SANDBOX_ANVIL_PORT = 8545;
 /** anvil accounts: 0 deploys and owns, 1–5 pay (funded with test tokens), 9 sweeps. */
 export const DEPLOYER_INDEX = 0;
 export const PAYER_INDEXES = [1, 2, 3, 4, 5] as const;
@@ -24,7 +23,7 @@ export const PAYER_TOKEN_BALANCE = '1000000';
 
 export interface SandboxEvmOptions {
   readonly dataDir: string;
-  /** Default: ANVIL_PORT, else 8545. */
+  /** Default: ANVIL_PORT, else a free port. */
   readonly port?: number;
   /** Seconds between blocks (default 1: confirmations keep coming without traffic); null mines per transaction. */
   readonly blockTime?: number | null;
@@ -32,9 +31,9 @@ export interface SandboxEvmOptions {
 }
 
 export interface SandboxEvm {
-  readonly anvil: Anvil | undefined;
+  readonly anvil: Anvil;
   readonly record: SandboxEvmRecord;
-  /** Stops anvil if this call started it. */
+  /** Stops anvil (its state is written to DATA_DIR/anvil-state.json). */
   stop(): Promise<void>;
 }
 
@@ -42,41 +41,28 @@ async function hasCode(provider: JsonRpcProvider, address: string): Promise<bool
   return (await provider.getCode(address)) !== '0x';
 }
 
-/** Starts (or joins, when something already answers on the port) anvil and makes it ready to pay. */
+/**
+ * Starts anvil (on a free loopback port unless one is given) with its state under DATA_DIR and makes
+ * it ready to pay. Never joins whatever already answers on a port: a sandbox already running for this
+ * DATA_DIR is found through sandbox.json (sandbox/chains.ts).
+ */
 export async function startSandboxEvm(options: SandboxEvmOptions): Promise<SandboxEvm> {
   const log = options.log ?? (() => {});
   const envPort = process.env['ANVIL_PORT'] ? Number(process.env['ANVIL_PORT']) : undefined;
-  const port = options.port ?? envPort ?? SANDBOX_ANVIL_PORT;
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  let anvil: Anvil | undefined;
-  let provider: JsonRpcProvider;
-  if (await answersChainId(rpcUrl)) {
-    log(`anvil: already running at ${rpcUrl}; using it`);
-    provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 100 });
-  } else {
-    const blockTime = options.blockTime === undefined ? 1 : options.blockTime;
-    anvil = await startAnvil({
-      port,
-      ...(blockTime === null ? {} : { blockTime }),
-      statePath: join(options.dataDir, 'anvil-state.json'),
-    });
-    provider = anvil.provider;
-    const mining = blockTime === null ? 'a block per transaction' : `${blockTime} s blocks`;
-    log(`anvil: started at ${rpcUrl} (chain id ${anvil.chainId}, ${mining})`);
-  }
+  const port = options.port ?? envPort;
+  const blockTime = options.blockTime === undefined ? 1 : options.blockTime;
+  const anvil = await startAnvil({
+    ...(port === undefined ? {} : { port }),
+    ...(blockTime === null ? {} : { blockTime }),
+    statePath: join(options.dataDir, 'anvil-state.json'),
+  });
+  const mining = blockTime === null ? 'a block per transaction' : `${blockTime} s blocks`;
+  log(`anvil: started at ${anvil.rpcUrl} (chain id ${anvil.chainId}, ${mining})`);
   try {
-    const record = await prepareChain(provider, rpcUrl, options.dataDir, log);
-    return {
-      anvil,
-      record,
-      async stop() {
-        if (anvil) await anvil.stop();
-        else provider.destroy();
-      },
-    };
+    const record = await prepareChain(anvil.provider, anvil.rpcUrl, options.dataDir, log);
+    return { anvil, record, stop: () => anvil.stop() };
   } catch (err) {
-    if (anvil) await anvil.stop();
-    else provider.destroy();
+    await anvil.stop();
     throw err;
   }
 }
