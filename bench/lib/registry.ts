@@ -4,6 +4,7 @@ import { benchDerive } from '../derive';
 import { evmDetectionBench } from '../evm';
 import { invoicesBench } from '../invoices';
 import { benchScreening, benchSdnImport } from '../screening';
+import { startBench } from '../start';
 import { utxoDetectionBench } from '../utxo-detection';
 import { utxoScanBench } from '../utxo-scan';
 import { webhooksBench } from '../webhooks';
@@ -91,6 +92,7 @@ export const BENCHES: readonly Bench[] = [
   screeningBench,
   sdnImportBench,
   { ...webhooksBench, spec: 'webhooks' },
+  startBench,
 ];
 
 /** SPEC section 9 items no bench in `benches` measures. */
