@@ -81,12 +81,13 @@ async function prepareChain(
 
   const known = readSandboxEvm(dataDir);
   const reusable =
-    known &&
+    known !== undefined &&
     known.chainId === chainId &&
-    (await hasCode(provider, known.router)) &&
-    (await hasCode(provider, known.depositFactory)) &&
-    (await hasCode(provider, known.usdc)) &&
-    (await hasCode(provider, known.usdt));
+    (
+      await Promise.all(
+        [known.router, known.depositFactory, known.usdc, known.usdt].map((a) => hasCode(provider, a)),
+      )
+    ).every(Boolean);
   let addresses: Pick<SandboxEvmRecord, 'router' | 'depositFactory' | 'usdc' | 'usdt' | 'sanctionsOracle'>;
   if (reusable) {
     addresses = known;
@@ -106,12 +107,15 @@ async function prepareChain(
   const want = parseUnits(PAYER_TOKEN_BALANCE, SANDBOX_TOKENS.usdc.decimals);
   let nonce = await deployer.getNonce('pending');
   const mints = [];
-  for (const token of [addresses.usdc, addresses.usdt]) {
-    const c = new Contract(token, TestTokenAbi, deployer);
-    for (const p of payers) {
-      const have = (await c.getFunction('balanceOf')(p)) as bigint;
-      if (have < want / 2n) mints.push(await c.getFunction('mint')(p, want - have, { nonce: nonce++ }));
-    }
+  // Balances read together (a warm start mints nothing, and should not wait ten round trips for that).
+  const tokens = [addresses.usdc, addresses.usdt].map((t) => new Contract(t, TestTokenAbi, deployer));
+  const have = await Promise.all(
+    tokens.flatMap((c) =>
+      payers.map(async (p) => ({ c, p, have: (await c.getFunction('balanceOf')(p)) as bigint })),
+    ),
+  );
+  for (const h of have) {
+    if (h.have < want / 2n) mints.push(await h.c.getFunction('mint')(h.p, want - h.have, { nonce: nonce++ }));
   }
   await Promise.all(mints.map((tx) => tx.wait()));
   if (mints.length) log(`tokens: minted test USDC and USDT to ${payers.length} payer accounts`);

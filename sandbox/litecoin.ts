@@ -303,7 +303,8 @@ async function prepareLitecoin(
   log(`litecoind: wallet "${SANDBOX_WALLET}" funded (height ${await rpc.call<number>('getblockcount')})`);
 
   const facade = createEsploraFacade({ rpc, network: 'litecoin-regtest' });
-  await facade.sync();
+  // Not awaited: it reads every block (seconds on a fresh chain), and each request syncs first anyway.
+  facade.sync().catch((err) => log(`esplora facade: first sync failed: ${(err as Error).message}`));
   const esploraPort = options.esploraPort ?? (await freePort());
   const server = serve({ fetch: facade.app.fetch, port: esploraPort, hostname: '127.0.0.1' });
   const esploraUrl = `http://127.0.0.1:${esploraPort}`;
