@@ -278,6 +278,8 @@ export async function startSandboxLitecoin(
     dataDir: join(options.dataDir, 'litecoind'),
     ...(options.rpcPort === undefined ? {} : { rpcPort: options.rpcPort }),
     rpcPassword: password,
+    // A busy machine can take far longer than the default to bring a node up.
+    readyTimeoutMs: 120_000,
   });
   const rpcUrl = node.rpcUrl;
   log(

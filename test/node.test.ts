@@ -144,6 +144,7 @@ describe('npm start', () => {
     expect(await rpc(sandbox.evm.anvil.rpcUrl, 'eth_chainId')).toBe('0x7a69');
     expect(sandbox.evm.anvil.rpcUrl).not.toBe('http://127.0.0.1:8545');
     if (withLitecoind) {
+      expect(sandbox.utxo?.['litecoin-regtest'], gw.out).toBeDefined();
       expect(await rpc(sandbox.utxo['litecoin-regtest'].rpcUrl, 'getblockcount')).toBeGreaterThan(0);
     }
 
