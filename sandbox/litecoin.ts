@@ -162,7 +162,18 @@ export async function ensureWallet(rpc: RpcClient, name: string): Promise<RpcCli
       await rpc.call('loadwallet', [name]);
     } catch (err) {
       if (!(err instanceof RpcError)) throw err;
-      await rpc.call('createwallet', [name]);
+      try {
+        await rpc.call('createwallet', [name]);
+      } catch (created) {
+        // On a busy machine a timed-out loadwallet is retried while the first still runs: the wallet
+        // then exists (or is loaded) by the time createwallet is tried.
+        if (!(created instanceof RpcError)) throw created;
+        if (!(await rpc.call<string[]>('listwallets')).includes(name)) {
+          await rpc.call('loadwallet', [name]).catch(async (again: unknown) => {
+            if (!(await rpc.call<string[]>('listwallets')).includes(name)) throw again;
+          });
+        }
+      }
     }
   }
   return rpc.withPath(`/wallet/${encodeURIComponent(name)}`);
