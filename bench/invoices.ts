@@ -154,7 +154,10 @@ async function profileCreation(url: string, apiKey: string, poolMax: number, cou
       DATABASE_URL: url,
       JOBS: 'false',
     });
-    const app = createApp(config, createServices(config, sql, { logger: silentLogger }));
+    const app = createApp(
+      config,
+      createServices(config, sql, { logger: silentLogger }, { offerUnwatched: true }),
+    );
     const req = () =>
       app.request('/v1/invoices', {
         method: 'POST',
@@ -207,11 +210,17 @@ export async function benchInvoices(opts: InvoiceBenchOptions = {}): Promise<Inv
     });
     // As src/node.ts runs the gateway: addresses derived on DERIVATION_THREADS threads.
     derivation = startDerivationThreads(config.DERIVATION_THREADS);
-    const services = createServices(config, oursSql, {
-      logger: silentLogger,
-      deriveAddresses: derivation.derive,
-    });
-    // The demo merchant's shape: a Bitcoin and a Litecoin regtest key, so two options, two addresses.
+    const services = createServices(
+      config,
+      oursSql,
+      {
+        logger: silentLogger,
+        deriveAddresses: derivation.derive,
+      },
+      // No node here: the options are created, never paid.
+      { offerUnwatched: true },
+    );
+    // A Bitcoin and a Litecoin regtest key, so two options, two addresses (as before the demo dropped BTC).
     const { merchant, apiKey } = await createMerchant(oursSql, {
       name: 'Bench Café',
       mode: services.keyMode,

@@ -143,7 +143,7 @@ export async function benchWebhooks(opts: WebhooksBenchOptions = {}): Promise<We
       WEBHOOK_RETRY_JITTER_PERCENT: '0',
       WEBHOOK_CONCURRENCY: String(concurrency),
     });
-    const services = createServices(config, db.sql, { logger: silentLogger });
+    const services = createServices(config, db.sql, { logger: silentLogger }, { offerUnwatched: true });
     const seed = crypto.getRandomValues(new Uint8Array(32));
     const tpub = HDKey.fromMasterSeed(seed, { private: 0x04358394, public: 0x043587cf }).derive(
       "m/84'/1'/0'",

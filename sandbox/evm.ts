@@ -1,10 +1,10 @@
-// The sandbox's EVM chain: anvil on a fixed port (chain id 31337) with its state kept under DATA_DIR,
+// The sandbox's EVM chain: anvil on a free loopback port (chain id 31337) with its state kept under DATA_DIR,
 // the project's contracts deployed (the router trusting the gateway's sandbox signer), test USDC and
 // USDT minted to the funded payer accounts, and the addresses written to DATA_DIR/sandbox.json where
 // the gateway reads them (src/chains/evm/sandbox-file.ts). A second start reuses what is deployed.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Contract, JsonRpcProvider, parseUnits } from 'ethers';
+import { Contract, type JsonRpcProvider, parseUnits } from 'ethers';
 import { deployAll, SANDBOX_TOKENS } from '../contracts/deploy';
 import { runtimeMatches } from '../contracts/deploy-public';
 import {
@@ -19,9 +19,8 @@ import {
   sandboxSignerKey,
   writeSandboxEvm,
 } from '../src/chains/evm/sandbox-file';
-import { type Anvil, answersChainId, anvilAccount, startAnvil } from './anvil';
+import { type Anvil, anvilAccount, startAnvil } from './anvil';
 
-export const SANDBOX_ANVIL_PORT = 8545;
 /** anvil accounts: 0 deploys and owns, 1–5 pay (funded with test tokens), 9 sweeps. */
 export const DEPLOYER_INDEX = 0;
 export const PAYER_INDEXES = [1, 2, 3, 4, 5] as const;
@@ -30,7 +29,7 @@ export const PAYER_TOKEN_BALANCE = '1000000';
 
 export interface SandboxEvmOptions {
   readonly dataDir: string;
-  /** Default: ANVIL_PORT, else 8545. */
+  /** Default: ANVIL_PORT, else a free port. */
   readonly port?: number;
   /** Seconds between blocks (default 1: confirmations keep coming without traffic); null mines per transaction. */
   readonly blockTime?: number | null;
@@ -38,9 +37,9 @@ export interface SandboxEvmOptions {
 }
 
 export interface SandboxEvm {
-  readonly anvil: Anvil | undefined;
+  readonly anvil: Anvil;
   readonly record: SandboxEvmRecord;
-  /** Stops anvil if this call started it. */
+  /** Stops anvil (its state is written to DATA_DIR/anvil-state.json). */
   stop(): Promise<void>;
 }
 
@@ -48,41 +47,28 @@ async function hasCode(provider: JsonRpcProvider, address: string): Promise<bool
   return (await provider.getCode(address)) !== '0x';
 }
 
-/** Starts (or joins, when something already answers on the port) anvil and makes it ready to pay. */
+/**
+ * Starts anvil (on a free loopback port unless one is given) with its state under DATA_DIR and makes
+ * it ready to pay. Never joins whatever already answers on a port: a sandbox already running for this
+ * DATA_DIR is found through sandbox.json (sandbox/chains.ts).
+ */
 export async function startSandboxEvm(options: SandboxEvmOptions): Promise<SandboxEvm> {
   const log = options.log ?? (() => {});
   const envPort = process.env['ANVIL_PORT'] ? Number(process.env['ANVIL_PORT']) : undefined;
-  const port = options.port ?? envPort ?? SANDBOX_ANVIL_PORT;
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  let anvil: Anvil | undefined;
-  let provider: JsonRpcProvider;
-  if (await answersChainId(rpcUrl)) {
-    log(`anvil: already running at ${rpcUrl}; using it`);
-    provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 100 });
-  } else {
-    const blockTime = options.blockTime === undefined ? 1 : options.blockTime;
-    anvil = await startAnvil({
-      port,
-      ...(blockTime === null ? {} : { blockTime }),
-      statePath: join(options.dataDir, 'anvil-state.json'),
-    });
-    provider = anvil.provider;
-    const mining = blockTime === null ? 'a block per transaction' : `${blockTime} s blocks`;
-    log(`anvil: started at ${rpcUrl} (chain id ${anvil.chainId}, ${mining})`);
-  }
+  const port = options.port ?? envPort;
+  const blockTime = options.blockTime === undefined ? 1 : options.blockTime;
+  const anvil = await startAnvil({
+    ...(port === undefined ? {} : { port }),
+    ...(blockTime === null ? {} : { blockTime }),
+    statePath: join(options.dataDir, 'anvil-state.json'),
+  });
+  const mining = blockTime === null ? 'a block per transaction' : `${blockTime} s blocks`;
+  log(`anvil: started at ${anvil.rpcUrl} (chain id ${anvil.chainId}, ${mining})`);
   try {
-    const record = await prepareChain(provider, rpcUrl, options.dataDir, log);
-    return {
-      anvil,
-      record,
-      async stop() {
-        if (anvil) await anvil.stop();
-        else provider.destroy();
-      },
-    };
+    const record = await prepareChain(anvil.provider, anvil.rpcUrl, options.dataDir, log);
+    return { anvil, record, stop: () => anvil.stop() };
   } catch (err) {
-    if (anvil) await anvil.stop();
-    else provider.destroy();
+    await anvil.stop();
     throw err;
   }
 }
@@ -101,13 +87,15 @@ async function prepareChain(
 
   const known = readSandboxEvm(dataDir);
   const reusable =
-    known &&
+    known !== undefined &&
     known.chainId === chainId &&
-    (await hasCode(provider, known.router)) &&
     // A factory from an older build (e.g. before flush authorizations) is not reused.
-    runtimeMatches(await provider.getCode(known.depositFactory), DepositFactoryBytecode) &&
-    (await hasCode(provider, known.usdc)) &&
-    (await hasCode(provider, known.usdt));
+    (
+      await Promise.all([
+        ...[known.router, known.usdc, known.usdt].map((a) => hasCode(provider, a)),
+        provider.getCode(known.depositFactory).then((code) => runtimeMatches(code, DepositFactoryBytecode)),
+      ])
+    ).every(Boolean);
   let addresses: Pick<SandboxEvmRecord, 'router' | 'depositFactory' | 'usdc' | 'usdt' | 'sanctionsOracle'>;
   if (reusable) {
     addresses = known;
@@ -132,12 +120,15 @@ async function prepareChain(
   const want = parseUnits(PAYER_TOKEN_BALANCE, SANDBOX_TOKENS.usdc.decimals);
   let nonce = await deployer.getNonce('pending');
   const mints = [];
-  for (const token of [addresses.usdc, addresses.usdt]) {
-    const c = new Contract(token, TestTokenAbi, deployer);
-    for (const p of payers) {
-      const have = (await c.getFunction('balanceOf')(p)) as bigint;
-      if (have < want / 2n) mints.push(await c.getFunction('mint')(p, want - have, { nonce: nonce++ }));
-    }
+  // Balances read together (a warm start mints nothing, and should not wait ten round trips for that).
+  const tokens = [addresses.usdc, addresses.usdt].map((t) => new Contract(t, TestTokenAbi, deployer));
+  const have = await Promise.all(
+    tokens.flatMap((c) =>
+      payers.map(async (p) => ({ c, p, have: (await c.getFunction('balanceOf')(p)) as bigint })),
+    ),
+  );
+  for (const h of have) {
+    if (h.have < want / 2n) mints.push(await h.c.getFunction('mint')(h.p, want - h.have, { nonce: nonce++ }));
   }
   await Promise.all(mints.map((tx) => tx.wait()));
   if (mints.length) log(`tokens: minted test USDC and USDT to ${payers.length} payer accounts`);

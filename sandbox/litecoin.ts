@@ -112,6 +112,10 @@ export async function startLitecoind(options: LitecoindOptions): Promise<Litecoi
       ...(options.extraArgs ?? []),
     ];
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A parent that exits without stopping it (an error, process.exit) must not leave it behind.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -158,7 +162,18 @@ export async function ensureWallet(rpc: RpcClient, name: string): Promise<RpcCli
       await rpc.call('loadwallet', [name]);
     } catch (err) {
       if (!(err instanceof RpcError)) throw err;
-      await rpc.call('createwallet', [name]);
+      try {
+        await rpc.call('createwallet', [name]);
+      } catch (created) {
+        // On a busy machine a timed-out loadwallet is retried while the first still runs: the wallet
+        // then exists (or is loaded) by the time createwallet is tried.
+        if (!(created instanceof RpcError)) throw created;
+        if (!(await rpc.call<string[]>('listwallets')).includes(name)) {
+          await rpc.call('loadwallet', [name]).catch(async (again: unknown) => {
+            if (!(await rpc.call<string[]>('listwallets')).includes(name)) throw again;
+          });
+        }
+      }
     }
   }
   return rpc.withPath(`/wallet/${encodeURIComponent(name)}`);
@@ -229,17 +244,18 @@ export async function fundWallet(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sandbox node (`npm run sandbox`): persistent under DATA_DIR, fixed ports, mining on a timer.
+// The sandbox node (`npm run sandbox`, `npm start`): persistent under DATA_DIR, free loopback ports,
+// mining on a timer.
 
-export const SANDBOX_LTC_RPC_PORT = 19443;
-export const SANDBOX_LTC_P2P_PORT = 19444;
-export const SANDBOX_ESPLORA_PORT = 3002;
 export const SANDBOX_WALLET = 'sandbox';
+/** How to get litecoind where it is missing (Debian and Ubuntu package it). */
+export const LITECOIND_INSTALL_HINT = 'apt-get install litecoind';
 
 export interface SandboxLitecoinOptions {
   readonly dataDir: string;
   /** Seconds between blocks (default 10); 0 mines only on demand. */
   readonly blockSeconds?: number;
+  /** Default: a free port (also for P2P and the Esplora facade). */
   readonly rpcPort?: number;
   readonly esploraPort?: number;
   readonly log?: (line: string) => void;
@@ -255,47 +271,54 @@ export interface SandboxLitecoin {
 }
 
 /**
- * Starts litecoind regtest in DATA_DIR/litecoind (or joins one already answering on the port with
- * the recorded credentials), funds the `sandbox` wallet, mines on a timer, serves the Esplora facade,
- * and records both URLs in DATA_DIR/sandbox.json. Undefined when litecoind is not installed.
+ * Starts litecoind regtest in DATA_DIR/litecoind on free loopback ports, funds the `sandbox` wallet,
+ * mines on a timer, serves the Esplora facade, and records both URLs in DATA_DIR/sandbox.json.
+ * Undefined when litecoind is not installed (logged once, with the command that installs it).
  */
 export async function startSandboxLitecoin(
   options: SandboxLitecoinOptions,
 ): Promise<SandboxLitecoin | undefined> {
   const log = options.log ?? (() => {});
-  const rpcPort = options.rpcPort ?? SANDBOX_LTC_RPC_PORT;
+  if (!findLitecoind()) {
+    log(`litecoind: not installed, so no Litecoin sandbox (install it: ${LITECOIND_INSTALL_HINT})`);
+    return undefined;
+  }
   const known = readSandboxUtxo(options.dataDir)['litecoin-regtest'];
   const password = known ? new URL(known.rpcUrl).password : randomHex(16);
-  const rpcUrl = `http://alatau:${password}@127.0.0.1:${rpcPort}`;
-  let node: LitecoindNode | undefined;
-  let rpc = createRpcClient({ url: rpcUrl, timeoutMs: 30_000, retries: 0 });
-  const alive = await rpc.call('getblockcount').then(
-    () => true,
-    () => false,
+  const node = await startLitecoind({
+    dataDir: join(options.dataDir, 'litecoind'),
+    ...(options.rpcPort === undefined ? {} : { rpcPort: options.rpcPort }),
+    rpcPassword: password,
+    // A busy machine can take far longer than the default to bring a node up.
+    readyTimeoutMs: 120_000,
+  });
+  const rpcUrl = node.rpcUrl;
+  log(
+    `litecoind: started regtest at 127.0.0.1:${node.rpcPort} (data in ${join(options.dataDir, 'litecoind')})`,
   );
-  if (alive) {
-    log(`litecoind: already running at 127.0.0.1:${rpcPort}; using it`);
-  } else {
-    if (!findLitecoind()) {
-      log('litecoind: not installed, Litecoin sandbox skipped (apt-get install -y litecoind)');
-      return undefined;
-    }
-    node = await startLitecoind({
-      dataDir: join(options.dataDir, 'litecoind'),
-      rpcPort,
-      p2pPort: SANDBOX_LTC_P2P_PORT,
-      rpcPassword: password,
-    });
-    log(`litecoind: started regtest at 127.0.0.1:${rpcPort} (data in ${join(options.dataDir, 'litecoind')})`);
+  try {
+    return await prepareLitecoin(node, rpcUrl, options, log);
+  } catch (err) {
+    await node.stop();
+    throw err;
   }
-  rpc = createRpcClient({ url: rpcUrl, timeoutMs: 30_000 });
+}
+
+async function prepareLitecoin(
+  node: LitecoindNode,
+  rpcUrl: string,
+  options: SandboxLitecoinOptions,
+  log: (line: string) => void,
+): Promise<SandboxLitecoin> {
+  const rpc = createRpcClient({ url: rpcUrl, timeoutMs: 30_000 });
   const wallet = await ensureWallet(rpc, SANDBOX_WALLET);
   await fundWallet(rpc, wallet, 500);
   log(`litecoind: wallet "${SANDBOX_WALLET}" funded (height ${await rpc.call<number>('getblockcount')})`);
 
   const facade = createEsploraFacade({ rpc, network: 'litecoin-regtest' });
-  await facade.sync();
-  const esploraPort = options.esploraPort ?? SANDBOX_ESPLORA_PORT;
+  // Not awaited: it reads every block (seconds on a fresh chain), and each request syncs first anyway.
+  facade.sync().catch((err) => log(`esplora facade: first sync failed: ${(err as Error).message}`));
+  const esploraPort = options.esploraPort ?? (await freePort());
   const server = serve({ fetch: facade.app.fetch, port: esploraPort, hostname: '127.0.0.1' });
   const esploraUrl = `http://127.0.0.1:${esploraPort}`;
   log(
@@ -334,7 +357,7 @@ export async function startSandboxLitecoin(
       if (timer) clearInterval(timer);
       await mining;
       await new Promise<void>((r) => server.close(() => r()));
-      if (node) await node.stop();
+      await node.stop();
     },
   };
 }

@@ -4,6 +4,7 @@
 // wallet would; `router` asks the gateway for a signed intent (POST /v1/checkout/{id}/intents) and
 // submits it, as a browser wallet would; tokens then use an EIP-2612 permit (or approve with --approve).
 // Runs on its own too: `npx tsx sandbox/pay-evm.ts <invoiceId> --option ETH@anvil`.
+
 import { pathToFileURL } from 'node:url';
 import { Contract, JsonRpcProvider, parseUnits, type TransactionReceipt, type Wallet } from 'ethers';
 import { TestTokenAbi } from '../contracts/generated/index';
@@ -11,6 +12,7 @@ import { readSandboxEvm } from '../src/chains/evm/sandbox-file';
 import { parseOption } from '../src/chains/networks';
 import { anvilAccount } from './anvil';
 import { PAYER_INDEXES } from './evm';
+import { fetchGateway, gatewayUrl } from './gateway';
 
 export interface PayEvmOptions {
   readonly invoiceId: string;
@@ -22,7 +24,7 @@ export interface PayEvmOptions {
   readonly payer?: number;
   /** Router token payments: approve then pay, instead of a permit. */
   readonly approve?: boolean;
-  /** The gateway (for the checkout data and intents); default PUBLIC_URL or http://127.0.0.1:8787. */
+  /** The gateway (for the checkout data and intents); default as `npm start` serves it (sandbox/gateway.ts). */
   readonly gatewayUrl?: string;
   readonly dataDir?: string;
   /** The RPC URL; default the one in sandbox.json. */
@@ -62,7 +64,7 @@ interface IntentAnswer {
 }
 
 async function gatewayJson<T>(f: typeof fetch, url: string, body?: unknown): Promise<T> {
-  const res = await f(url, {
+  const res = await fetchGateway(f, url, {
     method: body === undefined ? 'GET' : 'POST',
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -88,10 +90,7 @@ export async function payEvm(opts: PayEvmOptions): Promise<PayEvmResult> {
   const rec = opts.rpcUrl ? undefined : readSandboxEvm(opts.dataDir ?? process.env['DATA_DIR'] ?? '.data');
   const rpcUrl = opts.rpcUrl ?? rec?.rpcUrl;
   if (!rpcUrl) throw new Error('no sandbox chain recorded: run `npm run sandbox` first');
-  const gateway = (opts.gatewayUrl ?? process.env['PUBLIC_URL'] ?? 'http://127.0.0.1:8787').replace(
-    /\/+$/,
-    '',
-  );
+  const gateway = (opts.gatewayUrl ?? gatewayUrl()).replace(/\/+$/, '');
   const via = opts.via ?? 'deposit';
   const payerIndex = opts.payer ?? PAYER_INDEXES[0];
 

@@ -3,12 +3,14 @@
 // still due unless --amount says otherwise (partial or over). --rbf signals BIP125 replaceability;
 // --mine N mines N blocks afterwards. `npm run sandbox:pay -- mine [N]` only mines.
 // Runs on its own too: `npx tsx sandbox/pay-utxo.ts <invoiceId> --option LTC@litecoin-regtest`.
+
 import { pathToFileURL } from 'node:url';
 import { parseOption } from '../src/chains/networks';
 import { createRpcClient, type RpcClient } from '../src/chains/utxo/backends/rpc';
 import { readSandboxUtxo } from '../src/chains/utxo/backends/sandbox-file';
 import { isUtxoNetwork, type UtxoNetworkId } from '../src/chains/utxo/params';
 import { formatUnits, parseUnits } from '../src/lib/money';
+import { fetchGateway, gatewayUrl } from './gateway';
 import { mine } from './litecoin';
 
 export interface PayUtxoOptions {
@@ -51,12 +53,9 @@ export async function payUtxo(opts: PayUtxoOptions): Promise<PayUtxoResult> {
   if (!id || !isUtxoNetwork(id.network))
     throw new Error(`--option must be a UTXO option such as LTC@litecoin-regtest`);
   const { rpc, wallet } = sandboxNode(id.network, opts.dataDir);
-  const gateway = (opts.gatewayUrl ?? process.env['PUBLIC_URL'] ?? 'http://127.0.0.1:8787').replace(
-    /\/+$/,
-    '',
-  );
+  const gateway = (opts.gatewayUrl ?? gatewayUrl()).replace(/\/+$/, '');
   const url = `${gateway}/v1/checkout/${encodeURIComponent(opts.invoiceId)}`;
-  const res = await (opts.fetchImpl ?? fetch)(url);
+  const res = await fetchGateway(opts.fetchImpl ?? fetch, url);
   const text = await res.text();
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${text.slice(0, 300)}`);
   const checkout = JSON.parse(text) as { paymentOptions: CheckoutOption[] };

@@ -5,21 +5,32 @@
 
 import { readSandboxEvm } from '../src/chains/evm/sandbox-file';
 import { NETWORKS, parseOption } from '../src/chains/networks';
+import { sandboxEndpointsLive } from '../src/chains/sandbox-owner';
 import { readSandboxUtxo } from '../src/chains/utxo/backends/sandbox-file';
+import { fetchGateway, gatewayUrl } from './gateway';
 import { runPayEvmCli } from './pay-evm';
 import { runPayUtxoCli } from './pay-utxo';
 
 async function defaultOption(invoiceId: string): Promise<string> {
   const dataDir = process.env['DATA_DIR'] || '.data';
-  const running = new Set<string>(Object.keys(readSandboxUtxo(dataDir)));
-  if (readSandboxEvm(dataDir)) running.add('anvil');
-  const gateway = (process.env['PUBLIC_URL'] || 'http://127.0.0.1:8787').replace(/\/+$/, '');
-  const res = await fetch(`${gateway}/v1/checkout/${encodeURIComponent(invoiceId)}`);
-  if (!res.ok) throw new Error(`${gateway}/v1/checkout/${invoiceId}: HTTP ${res.status}`);
+  // Chains whose recorded owner (npm start or npm run sandbox) still runs.
+  const live = sandboxEndpointsLive(dataDir);
+  const running = new Set<string>(live ? Object.keys(readSandboxUtxo(dataDir)) : []);
+  if (live && readSandboxEvm(dataDir)) running.add('anvil');
+  const url = `${gatewayUrl()}/v1/checkout/${encodeURIComponent(invoiceId)}`;
+  const res = await fetchGateway(fetch, url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
   const { paymentOptions } = (await res.json()) as { paymentOptions: { option: string; network: string }[] };
   const o = paymentOptions.find((x) => running.has(x.network));
-  if (!o) throw new Error('the invoice has no option on a running sandbox chain: run `npm run sandbox`');
-  return o.option;
+  if (o) return o.option;
+  if (running.size === 0) {
+    throw new Error(
+      `no sandbox chain runs for DATA_DIR=${dataDir}: \`npm start\` (sandbox mode) starts them, or \`npm run sandbox\``,
+    );
+  }
+  throw new Error(
+    `invoice ${invoiceId} has no option on a running sandbox chain (its options: ${paymentOptions.map((x) => x.option).join(', ') || 'none'}; running: ${[...running].join(', ')})`,
+  );
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -4,49 +4,39 @@
 // gateway (`npm start`) finds them. Runs until Ctrl-C.
 //   SANDBOX_BLOCK_SECONDS   seconds between Litecoin blocks (default 10; 0: only on demand,
 //                           `npm run sandbox:pay -- mine [n]`)
-import { startSandboxEvm } from './evm';
-import { startSandboxLitecoin } from './litecoin';
-
-interface Started {
-  readonly name: string;
-  stop(): Promise<void>;
-}
+import { findRunningSandbox, startSandboxChains } from './chains';
 
 async function main(): Promise<void> {
   const dataDir = process.env['DATA_DIR'] || '.data';
   const log = (line: string) => console.log(line);
-  const started: Started[] = [];
-  const failures: string[] = [];
-
-  try {
-    const evm = await startSandboxEvm({ dataDir, log });
-    started.push({ name: 'anvil', stop: () => evm.stop() });
-  } catch (err) {
-    failures.push(`EVM (anvil): ${(err as Error).message}`);
+  const running = await findRunningSandbox(dataDir);
+  if (running) {
+    console.log(
+      `sandbox: already running for ${dataDir} (${running.names.join(', ')}; ${running.owner.by}, pid ${running.owner.pid}); endpoints in ${dataDir}/sandbox.json`,
+    );
+    return;
   }
-  try {
-    const seconds = process.env['SANDBOX_BLOCK_SECONDS'];
-    const ltc = await startSandboxLitecoin({
-      dataDir,
-      log,
-      ...(seconds !== undefined && seconds !== '' ? { blockSeconds: Number(seconds) } : {}),
-    });
-    if (ltc) started.push({ name: 'litecoind', stop: () => ltc.stop() });
-  } catch (err) {
-    failures.push(`Litecoin (litecoind): ${(err as Error).message}`);
-  }
-
-  for (const f of failures) console.error(`sandbox: could not start ${f}`);
-  if (started.length === 0) {
+  const seconds = process.env['SANDBOX_BLOCK_SECONDS'];
+  const chains = await startSandboxChains({
+    dataDir,
+    log,
+    by: 'npm run sandbox',
+    ...(seconds !== undefined && seconds !== '' ? { blockSeconds: Number(seconds) } : {}),
+  });
+  for (const f of chains.failures) console.error(`sandbox: could not start ${f}`);
+  if (chains.names.length === 0) {
+    await chains.stop();
     console.error('sandbox: no chain could be started');
     process.exit(1);
   }
-  console.log(`sandbox ready: ${started.map((s) => s.name).join(', ')} (Ctrl-C stops)`);
+  console.log(
+    `sandbox ready: ${chains.names.join(', ')} (endpoints in ${dataDir}/sandbox.json; Ctrl-C stops)`,
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await Promise.allSettled(started.map((s) => s.stop()));
+    await chains.stop();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

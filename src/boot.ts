@@ -2,7 +2,7 @@
 // DATABASE_URL is set), migrations, services.
 import type { Config } from './config';
 import { createSql, type Sql } from './db/client';
-import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
+import { type EmbeddedDatabase, findRunningDatabase, startEmbeddedDatabase } from './db/embedded';
 import { migrate } from './db/migrate';
 
 /**
@@ -17,12 +17,31 @@ export interface Database {
   readonly sql: Sql;
   readonly url: string;
   readonly embedded: boolean;
+  /** The pid of the process whose embedded database this is (`share`), when not this one. */
+  readonly sharedFrom?: number;
   close(): Promise<void>;
 }
 
-export async function openDatabase(config: Config, opts: { migrate?: boolean } = {}): Promise<Database> {
+export interface OpenDatabaseOptions {
+  readonly migrate?: boolean;
+  /**
+   * Use the embedded database that another live process (the gateway) already serves for DATA_DIR,
+   * through its socket, instead of failing because the directory is open there (the CLI).
+   */
+  readonly share?: boolean;
+}
+
+export async function openDatabase(config: Config, opts: OpenDatabaseOptions = {}): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
   let url = config.DATABASE_URL;
+  let sharedFrom: number | undefined;
+  if (!url && opts.share) {
+    const running = await findRunningDatabase(config.DATA_DIR);
+    if (running) {
+      url = running.url;
+      sharedFrom = running.pid;
+    }
+  }
   if (!url) {
     embedded = await startEmbeddedDatabase({
       dataDir: config.DATA_DIR,
@@ -30,7 +49,8 @@ export async function openDatabase(config: Config, opts: { migrate?: boolean } =
     });
     url = embedded.url;
   }
-  const sql = createSql(url, { max: embedded ? EMBEDDED_POOL_MAX : config.DATABASE_POOL_MAX });
+  const onEmbedded = embedded !== undefined || sharedFrom !== undefined;
+  const sql = createSql(url, { max: onEmbedded ? EMBEDDED_POOL_MAX : config.DATABASE_POOL_MAX });
   try {
     if (opts.migrate !== false) await migrate(sql);
   } catch (err) {
@@ -41,7 +61,8 @@ export async function openDatabase(config: Config, opts: { migrate?: boolean } =
   return {
     sql,
     url,
-    embedded: embedded !== undefined,
+    embedded: onEmbedded,
+    ...(sharedFrom !== undefined ? { sharedFrom } : {}),
     async close() {
       await sql.end({ timeout: 5 });
       await embedded?.stop();

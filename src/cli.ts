@@ -110,8 +110,8 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
 }
 
 /**
- * Opens the database with a small pool: the CLI runs one statement at a time, and pglite-socket
- * interleaves the protocol messages of concurrent connections outside a transaction.
+ * Opens the database with a small pool (the CLI runs one statement at a time). With the embedded
+ * database open in a running gateway, the CLI goes through that gateway's database socket.
  */
 async function openCliDatabase(config: Config, opts: { migrate?: boolean } = {}): Promise<Database> {
   const small = {
@@ -119,7 +119,7 @@ async function openCliDatabase(config: Config, opts: { migrate?: boolean } = {})
     DATABASE_POOL_MAX: config.DATABASE_URL ? Math.min(config.DATABASE_POOL_MAX, 2) : 1,
   };
   try {
-    return await openDatabase(small, opts);
+    return await openDatabase(small, { ...opts, share: true });
   } catch (err) {
     throw describeDatabaseError(err, config);
   }
@@ -129,8 +129,8 @@ function describeDatabaseError(err: unknown, config: Config): unknown {
   if (err instanceof EmbeddedDatabaseBusyError) {
     return new CliDatabaseError(
       `the embedded database in ${config.DATA_DIR} is open in another process (pid ${err.pid}, ` +
-        'probably `npm start`); the embedded database allows one process at a time.\n' +
-        '  Stop that process and run the command again, or run the gateway and the CLI against one ' +
+        'probably `npm start`), which does not serve it yet (still starting?).\n' +
+        '  Run the command again once it is ready, or run the gateway and the CLI against one ' +
         'PostgreSQL server: DATABASE_URL=postgres://user@host:5432/db',
       err,
     );

@@ -85,6 +85,9 @@ export const configSchema = z
     KRAKEN_URL: url().default('https://api.kraken.com'),
     COINGECKO_URL: url().default('https://api.coingecko.com'),
     SEED_DEMO: bool(true),
+    // Sandbox mode: `npm start` starts the local chains (anvil; litecoind where installed) unless a
+    // sandbox from `npm run sandbox` already runs for DATA_DIR; false: only that one (or none).
+    SANDBOX_CHAINS: bool(true),
     // AML (SPEC section 7). The threshold is a setting: check it against the current law.
     AML_THRESHOLD_KZT: z
       .string()

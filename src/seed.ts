@@ -76,7 +76,9 @@ async function seedMerchant(
     {
       name: 'Alatau Demo Café',
       mode,
-      xpubs: { 'bitcoin-regtest': DEMO_VPUB, 'litecoin-regtest': DEMO_VPUB },
+      // The sandbox's chains only: litecoind regtest (no Bitcoin node ships with it) and anvil. An option
+      // on a chain nothing watches would take a payment no one ever sees.
+      xpubs: { 'litecoin-regtest': DEMO_VPUB },
       // Anvil's default account 8: a sandbox payout address whose key every anvil user knows.
       evmPayout: DEMO_EVM_PAYOUT,
     },

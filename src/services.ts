@@ -80,10 +80,19 @@ export function ratesFromConfig(config: Config, logger: Logger): RatesService {
   });
 }
 
+export interface ServicesOptions {
+  /**
+   * Offer UTXO options on networks nothing watches (tests that create invoices without a node;
+   * never a gateway: a payment there would never be seen).
+   */
+  readonly offerUnwatched?: boolean;
+}
+
 export function createServices(
   config: Config,
   sql: Sql,
   overrides: Partial<Omit<Services, 'config' | 'sql'>> = {},
+  options: ServicesOptions = {},
 ): Services {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
   const rates = overrides.rates ?? ratesFromConfig(config, logger);
@@ -111,7 +120,13 @@ export function createServices(
     config,
     sql,
     rates,
-    adapters: overrides.adapters ?? { utxo: createUtxoAdapter(), ...(evm ? { evm: evm.adapter } : {}) },
+    adapters: overrides.adapters ?? {
+      // An option is offered only where something watches its network (SPEC section 2).
+      utxo: createUtxoAdapter(
+        options.offerUnwatched ? {} : { watched: new Set(utxo?.watchers.map((w) => w.network) ?? []) },
+      ),
+      ...(evm ? { evm: evm.adapter } : {}),
+    },
     logger,
     keyMode: overrides.keyMode ?? keyModeFor(config),
     state,

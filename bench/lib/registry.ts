@@ -5,6 +5,7 @@ import { evmDetectionBench } from '../evm';
 import { fairnessBench } from '../fairness';
 import { invoicesBench } from '../invoices';
 import { benchScreening, benchSdnImport } from '../screening';
+import { startBench } from '../start';
 import { utxoDetectionBench } from '../utxo-detection';
 import { utxoScanBench } from '../utxo-scan';
 import { webhooksBench } from '../webhooks';
@@ -95,6 +96,7 @@ export const BENCHES: readonly Bench[] = [
   { ...webhooksBench, spec: 'webhooks' },
   workersBench,
   fairnessBench,
+  startBench,
 ];
 
 /** SPEC section 9 items no bench in `benches` measures. */

@@ -35,6 +35,7 @@ export const SPEC_BENCHMARKS = {
   workers: 'Workers: invoice create, read and checkout page latency through wrangler dev beside Node',
   fairness:
     "Fairness: one merchant's detection and webhook latency while another's 16 endpoints never answer",
+  start: 'Start: seconds from npm start to /readyz on a fresh DATA_DIR (chains included) and a warm one',
 } as const;
 export type SpecBenchmark = keyof typeof SPEC_BENCHMARKS;
 

@@ -1,8 +1,12 @@
 // The embedded default: PGlite (PostgreSQL in WASM) with its data under DATA_DIR, served on a loopback
 // port by pglite-socket so the very same postgres.js code path runs against it.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { servePglite } from './pg-socket';
+
+/** Where a running process's embedded database can be reached: `{ "port", "pid" }` under DATA_DIR. */
+export const SOCKET_FILE = 'pg.socket.json';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -80,7 +84,6 @@ export async function startEmbeddedDatabase(options: {
   maxConnections: number;
 }): Promise<EmbeddedDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const memory = options.dataDir.startsWith('memory://');
   const dir = memory ? options.dataDir : resolve(options.dataDir, 'pg');
   if (!memory) mkdirSync(dir, { recursive: true });
@@ -93,21 +96,80 @@ export async function startEmbeddedDatabase(options: {
     throw err;
   }
   // Port 0: the OS picks a free port at listen time, so there is no race with other processes.
-  const server = new PGLiteSocketServer({
-    db,
-    host: '127.0.0.1',
-    port: 0,
-    maxConnections: options.maxConnections,
-  });
-  await server.start();
+  let server: Awaited<ReturnType<typeof servePglite>>;
+  try {
+    server = await servePglite(db, { host: '127.0.0.1', port: 0 });
+  } catch (err) {
+    await db.close();
+    unlock();
+    throw err;
+  }
+  const unpublish = memory ? () => {} : publishSocket(resolve(options.dataDir), server.port);
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
+    url: embeddedUrl(server.port),
     async stop() {
+      unpublish();
       await server.stop();
       await db.close();
       unlock();
     },
   };
+}
+
+const embeddedUrl = (port: number) => `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
+
+/** Tells other processes (the CLI) where this process serves the data directory's database. */
+function publishSocket(dataDir: string, port: number): () => void {
+  const file = join(dataDir, SOCKET_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ port, pid: process.pid })}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+  const remove = () => {
+    process.removeListener('exit', remove);
+    try {
+      const rec = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
+      if (rec.pid === process.pid) rmSync(file, { force: true });
+    } catch {}
+  };
+  process.once('exit', remove);
+  return remove;
+}
+
+function acceptsConnections(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      res(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * The database another live process (`npm start`) serves for this data directory, if any: its socket
+ * file names a live process that also holds the directory's lock, and the port accepts connections.
+ */
+export async function findRunningDatabase(
+  dataDir: string,
+): Promise<{ url: string; pid: number } | undefined> {
+  if (dataDir.startsWith('memory://')) return undefined;
+  const dir = resolve(dataDir);
+  let rec: { port?: unknown; pid?: unknown };
+  let owner: number;
+  try {
+    rec = JSON.parse(readFileSync(join(dir, SOCKET_FILE), 'utf8')) as typeof rec;
+    owner = Number(readFileSync(join(dir, 'embedded.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  const { port, pid } = rec;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  if (typeof pid !== 'number' || pid !== owner || pid === process.pid || !processAlive(pid)) return undefined;
+  if (!(await acceptsConnections(port))) return undefined;
+  return { url: embeddedUrl(port), pid };
 }
 
 export const embeddedDataDir = (dataDir: string): string => join(dataDir, 'pg');

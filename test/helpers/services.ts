@@ -31,11 +31,17 @@ export async function createTestContext(
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const services = createServices(config, db.sql, {
-    logger: silentLogger,
-    rates: createRatesService({ sources: [createFixedSource()], maxAgeMs: 60_000, cacheTtlMs: 0 }),
-    ...overrides,
-  });
+  const services = createServices(
+    config,
+    db.sql,
+    {
+      logger: silentLogger,
+      rates: createRatesService({ sources: [createFixedSource()], maxAgeMs: 60_000, cacheTtlMs: 0 }),
+      ...overrides,
+    },
+    // Most tests create invoices without a node behind them (or inject their own backends).
+    { offerUnwatched: true },
+  );
   const app = createApp(config, services);
   return { db, config, services, app, close: () => db.close() };
 }

@@ -33,9 +33,14 @@ export async function webhookMerchant(ctx: TestContext): Promise<{ id: string; k
  */
 export function otherProcess(ctx: TestContext, max = 2): { services: Services; pool?: Sql } {
   const pool = usingRealPostgres() ? createSql(ctx.db.url, { max }) : undefined;
-  const services = createServices(ctx.config, pool ?? ctx.db.sql, {
-    logger: silentLogger,
-    rates: createRatesService({ sources: [createFixedSource()], maxAgeMs: 60_000, cacheTtlMs: 0 }),
-  });
+  const services = createServices(
+    ctx.config,
+    pool ?? ctx.db.sql,
+    {
+      logger: silentLogger,
+      rates: createRatesService({ sources: [createFixedSource()], maxAgeMs: 60_000, cacheTtlMs: 0 }),
+    },
+    { offerUnwatched: true },
+  );
   return pool ? { services, pool } : { services };
 }

@@ -87,10 +87,11 @@ export function sandboxSignerKey(dataDir: string): { key: string; address: strin
  * signer key from gateway-signer.key, the sweeper key from sandbox.json. Other modes are returned
  * unchanged (their values come from the environment).
  */
-export function withSandboxEvm(config: Config): Config {
+export function withSandboxEvm(config: Config, useRecords = true): Config {
   if (config.NETWORK_MODE !== 'sandbox') return config;
   const env = config as unknown as Record<string, unknown>;
-  const rec = readSandboxEvm(config.DATA_DIR);
+  // useRecords false: sandbox.json's chains are stopped (src/chains/sandbox-owner.ts).
+  const rec = useRecords ? readSandboxEvm(config.DATA_DIR) : undefined;
   const fill: Record<string, unknown> = {};
   const set = (name: string, value: string | undefined) => {
     if (value !== undefined && (env[name] === undefined || env[name] === '')) fill[name] = value;

@@ -1,10 +1,12 @@
 // UTXO option creation: a fresh watch-only address per invoice from the merchant's account key.
+
 import type { Sql } from '../../db/client';
 import { ConflictError } from '../../lib/errors';
 import { formatUnits } from '../../lib/money';
 import type { Merchant } from '../../merchants/repository';
 import { NETWORKS, type NetworkId, type PaymentOptionId } from '../networks';
 import type { ChainAdapter, CreatedOption, OptionRequest, ReservedAddress } from '../types';
+import { utxoVar } from './backends/env';
 import { type DeriveMany, deriveInline } from './derive';
 import { bip21Uri } from './uri';
 
@@ -111,10 +113,18 @@ export async function reserveAddressBatch(
   );
 }
 
-export function createUtxoAdapter(): ChainAdapter {
+export interface UtxoAdapterOptions {
+  /** The networks a watcher follows; when given, no other network is offered. */
+  readonly watched?: ReadonlySet<string>;
+}
+
+export function createUtxoAdapter(options: UtxoAdapterOptions = {}): ChainAdapter {
   return {
     family: 'utxo',
     unavailableReason(merchant: Merchant, option: PaymentOptionId) {
+      if (options.watched && !options.watched.has(option.network)) {
+        return `nothing watches ${option.network} on this gateway (no node: set ${utxoVar(option.network, 'RPC_URL')} or ${utxoVar(option.network, 'ESPLORA_URL')})`;
+      }
       return merchant.keys.some((k) => k.network === option.network)
         ? undefined
         : `the merchant has no account key (xpub) for ${option.network}`;

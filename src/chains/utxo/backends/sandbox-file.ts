@@ -40,8 +40,8 @@ export function writeSandboxUtxo(dataDir: string, network: UtxoNetworkId, record
  * In sandbox mode, points every UTXO regtest network the environment leaves unconfigured at the node
  * recorded in sandbox.json. Other modes are returned unchanged.
  */
-export function withSandboxUtxo(config: Config): Config {
-  if (config.NETWORK_MODE !== 'sandbox') return config;
+export function withSandboxUtxo(config: Config, useRecords = true): Config {
+  if (config.NETWORK_MODE !== 'sandbox' || !useRecords) return config;
   const env = config as unknown as Record<string, unknown>;
   const fill: Record<string, unknown> = {};
   for (const [network, rec] of Object.entries(readSandboxUtxo(config.DATA_DIR))) {
