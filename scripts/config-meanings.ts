@@ -26,6 +26,8 @@ export const MEANINGS: Readonly<Record<string, string>> = {
   BINANCE_URL: 'rate source base URLs (testnet/mainnet)',
   KRAKEN_URL: 'rate source base URLs (testnet/mainnet)',
   COINGECKO_URL: 'rate source base URLs (testnet/mainnet)',
+  SANDBOX_CHAINS:
+    'sandbox mode: `npm start` starts anvil and (where installed) litecoind itself, on free loopback ports, unless `npm run sandbox` already runs them for this `DATA_DIR`; `false`: only use a running sandbox',
   SEED_DEMO: 'create the demo merchant and regulator on first sandbox start',
   SSE_POLL_MS: 'how often an open checkout stream re-reads its invoice',
   SSE_MAX_SECONDS: 'how long one checkout stream stays open (the browser reconnects)',
@@ -102,7 +104,7 @@ export const PATTERNS: readonly {
     variable: '`<NETWORK>_RPC_URL`',
     default: '—',
     meaning:
-      'a Bitcoin Core-compatible node for that UTXO network, `http://user:password@host:port` (bitcoind or litecoind; `-txindex=1` lets the gateway name senders of transactions first seen in a block), e.g. `LITECOIN_REGTEST_RPC_URL`, `BITCOIN_TESTNET4_RPC_URL`; in sandbox mode the node of `npm run sandbox` is used when unset',
+      'a Bitcoin Core-compatible node for that UTXO network, `http://user:password@host:port` (bitcoind or litecoind; `-txindex=1` lets the gateway name senders of transactions first seen in a block), e.g. `LITECOIN_REGTEST_RPC_URL`, `BITCOIN_TESTNET4_RPC_URL`; in sandbox mode the Litecoin regtest node that `npm start` runs (or the one `npm run sandbox` runs) is used when unset',
   },
   {
     variable: '`<NETWORK>_ESPLORA_URL`',
@@ -114,7 +116,7 @@ export const PATTERNS: readonly {
     variable: '`<NETWORK>_RPC_URLS` (EVM)',
     default: '—',
     meaning:
-      'comma-separated JSON-RPC URLs of an EVM network, tried in order, e.g. `ETHEREUM_SEPOLIA_RPC_URLS`; sandbox mode uses the anvil node of `npm run sandbox`',
+      'comma-separated JSON-RPC URLs of an EVM network, tried in order, e.g. `ETHEREUM_SEPOLIA_RPC_URLS`; sandbox mode uses the anvil node that `npm start` runs (or the one `npm run sandbox` runs)',
   },
   {
     variable: '`<NETWORK>_ROUTER_ADDRESS`, `<NETWORK>_DEPOSIT_FACTORY_ADDRESS`',
