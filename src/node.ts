@@ -34,6 +34,10 @@ async function main() {
   }
   const db = await openDatabase(config);
   const log = createLogger(config.LOG_LEVEL);
+  // A last net, not a design: each known source is handled where it arises. A rejection nobody
+  // awaited (a dropped database connection under a fire-and-forget write) is logged, and the
+  // process keeps serving the requests that do not need it.
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
   const derivation = startDerivationThreads(config.DERIVATION_THREADS, log);
   const services = createServices(config, db.sql, { logger: log, deriveAddresses: derivation.derive });
   if (config.NETWORK_MODE === 'sandbox' && config.SEED_DEMO) {

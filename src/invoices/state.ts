@@ -9,6 +9,7 @@
 import { appendAudit } from '../audit/log';
 import { NETWORKS, type NetworkId } from '../chains/networks';
 import type { Tx } from '../db/client';
+import { oneRow } from '../db/errors';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { minimumAccepted } from '../lib/money';
@@ -157,9 +158,10 @@ export async function emitEvent(
   type: EventType,
   extra: Record<string, unknown> = {},
 ): Promise<string> {
-  const [row] = await tx<{ event_seq: number }[]>`
-    update invoices set event_seq = event_seq + 1 where id = ${inv.id} returning event_seq`;
-  const seq = row!.event_seq;
+  const { event_seq: seq } = oneRow(
+    await tx<{ event_seq: number }[]>`
+      update invoices set event_seq = event_seq + 1 where id = ${inv.id} returning event_seq`,
+  );
   const ev = buildEvent(deps, inv, type, seq, extra);
   await insertEvent(tx, inv, type, seq, ev);
   return ev.eventId;
@@ -269,7 +271,7 @@ export async function recordPayment(
   if (!locked) throw new NotFoundError('invoice');
   const status: PaymentStatus = p.confirmations > 0 ? 'confirmed' : 'seen';
   const id = newId('pay');
-  const [row] = await tx<{ id: string; inserted: boolean; prev_status: string | null }[]>`
+  const rows = await tx<{ id: string; inserted: boolean; prev_status: string | null }[]>`
     with prev as (
       select status from payments where network = ${p.network} and txid = ${p.txid} and output_index = ${p.outputIndex}
     )
@@ -284,17 +286,18 @@ export async function recordPayment(
       block_height = excluded.block_height, status = excluded.status, updated_at = excluded.updated_at,
       confirmed_at = coalesce(payments.confirmed_at, excluded.confirmed_at)
     returning id, (xmax = 0) as inserted, (select status from prev) as prev_status`;
-  const isNew = row!.inserted;
+  const row = oneRow(rows);
+  const isNew = row.inserted;
   const events: { type: EventType; extra?: Record<string, unknown> }[] = [];
-  if (isNew) events.push({ type: 'invoice.payment_received', extra: { paymentId: row!.id } });
+  if (isNew) events.push({ type: 'invoice.payment_received', extra: { paymentId: row.id } });
   // Screening runs before the state is derived, so a payment that arrives already confirmed from a
   // listed sender is held in the same step: the invoice never passes through settled first.
   if (isNew && opts.screen) {
-    const { held } = await opts.screen(tx, row!.id);
+    const { held } = await opts.screen(tx, row.id);
     if (held) events.push({ type: 'invoice.held' });
   }
   const invoice = await applyState(tx, deps, p.invoiceId, { ...opts, events });
-  return { invoice, paymentId: row!.id, isNew };
+  return { invoice, paymentId: row.id, isNew };
 }
 
 /** Updates confirmations of a known payment (the chain moved on) and re-derives the invoice. */
