@@ -4,6 +4,7 @@
 
 import { ASSETS, type AssetId, NETWORKS, type PaymentOptionId, parseOption } from '../chains/networks';
 import type { ChainAdapter } from '../chains/types';
+import type { IdempotencyClaim } from '../http/idempotency';
 import { type FieldError, NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { decimalToString, parseKzt, quoteAtomic } from '../lib/money';
@@ -18,7 +19,7 @@ import {
   type RateSnapshotJson,
 } from './repository';
 import type { CreateInvoiceInput } from './schema';
-import { buildEvent } from './state';
+import { birthEvents } from './state';
 
 interface ResolvedOption {
   readonly id: PaymentOptionId;
@@ -102,11 +103,12 @@ export function rateToJson(s: RateSnapshot): RateSnapshotJson {
 
 export interface CreateInvoiceOptions {
   /**
-   * The request's Idempotency-Key (claimed `in_flight` by withIdempotency): marked done with the
-   * 201 answer in the same statement that stores the invoice, so a process killed between the two
-   * cannot leave a stored invoice behind a key that a retry would claim again (a second invoice).
+   * The request's Idempotency-Key as withIdempotency claimed it: marked done with the 201 answer in
+   * the same statement that stores the invoice, so a process killed between the two cannot leave a
+   * stored invoice behind a key that a retry would claim again (a second invoice); and fenced by its
+   * claim, so a retry that took the key over and this request cannot both store one.
    */
-  readonly idempotencyKey?: string;
+  readonly idempotency?: IdempotencyClaim;
   /** The merchant as authentication already loaded it (src/http/auth.ts); read otherwise. */
   readonly merchant?: Merchant;
 }
@@ -217,8 +219,8 @@ export async function createInvoiceWithJson(
       // not at all (src/invoices/store.ts).
       await services.invoices.insert({
         invoice,
-        event: buildEvent(services.state, invoice, 'invoice.created', 1, {}, answer),
-        idempotencyKey: opts.idempotencyKey,
+        birth: birthEvents(services.state, invoice, answer),
+        idempotency: opts.idempotency,
         answer,
       });
       return { invoice, json: answer };

@@ -8,7 +8,7 @@
 
 import { appendAudit } from '../audit/log';
 import { NETWORKS, type NetworkId } from '../chains/networks';
-import type { Tx } from '../db/client';
+import type { Sql, Tx } from '../db/client';
 import { oneRow } from '../db/errors';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -139,6 +139,41 @@ export function buildEvent(
   };
 }
 
+/** An outbox row as the state machine makes it: its type and its place in the invoice's sequence. */
+export interface OutboxRow {
+  readonly event_id: string;
+  readonly merchant_id: string;
+  readonly invoice_id: string;
+  readonly type: EventType;
+  readonly seq: number;
+  readonly payload: unknown;
+}
+
+function outboxRow(inv: Invoice, type: EventType, seq: number, ev: ReturnType<typeof buildEvent>): OutboxRow {
+  return {
+    event_id: ev.eventId,
+    merchant_id: inv.merchantId,
+    invoice_id: inv.id,
+    type,
+    seq,
+    payload: ev.payload,
+  };
+}
+
+/**
+ * What a new invoice is born with: its events (invoice.created, first in its sequence) and the
+ * sequence number its row starts at. Invoice creation stores both in its one batched statement
+ * (src/invoices/store.ts); every later event goes through emitEvent.
+ */
+export function birthEvents(
+  deps: StateDeps,
+  inv: Invoice,
+  invoiceJson?: InvoiceJson,
+): { readonly events: readonly OutboxRow[]; readonly eventSeq: number } {
+  const created = buildEvent(deps, inv, 'invoice.created', 1, {}, invoiceJson);
+  return { events: [outboxRow(inv, 'invoice.created', 1, created)], eventSeq: 1 };
+}
+
 export function insertEvent(
   tx: Tx,
   inv: Invoice,
@@ -146,8 +181,10 @@ export function insertEvent(
   seq: number,
   ev: ReturnType<typeof buildEvent>,
 ) {
+  const row = outboxRow(inv, type, seq, ev);
   return tx`insert into outbox (event_id, merchant_id, invoice_id, type, seq, payload)
-    values (${ev.eventId}, ${inv.merchantId}, ${inv.id}, ${type}, ${seq}, ${tx.json(ev.payload as never)})`;
+    values (${row.event_id}, ${row.merchant_id}, ${row.invoice_id}, ${row.type}, ${row.seq},
+      ${tx.json(row.payload as never)})`;
 }
 
 /** Writes one outbox event and bumps the invoice's event sequence. */
@@ -354,6 +391,17 @@ export async function markPaymentGone(
 }
 
 /** A merchant cancels a `new` invoice that has received nothing (→ `invalid`). */
+/** cancelInvoice in a transaction of its own (the API's cancel). */
+export function cancelInvoiceNow(
+  sql: Sql,
+  deps: StateDeps,
+  invoiceId: string,
+  merchantId: string,
+  opts: StateChangeOptions = {},
+): Promise<Invoice> {
+  return sql.begin((tx) => cancelInvoice(tx, deps, invoiceId, merchantId, opts));
+}
+
 export async function cancelInvoice(
   tx: Tx,
   deps: StateDeps,
