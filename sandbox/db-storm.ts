@@ -263,6 +263,13 @@ export async function runDbStorm(opts: StormOptions): Promise<StormReport> {
       `${missing() === 0 ? '[ok]  ' : '[FAIL]'} ticks carry on: ${events.length - missing()} of ${events.length} events delivered after the storm`,
     );
     if (exit) breaches.push(`the gateway died after the storm (${exit})`);
+    // The entry logs an unhandled rejection instead of dying; each one is still a bug to fix.
+    const unhandled = readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"unhandled rejection"'));
+    if (unhandled.length)
+      breaches.push(`${unhandled.length} unhandled rejections: ${unhandled.join('\n').slice(0, 2000)}`);
+    lines.push(`${unhandled.length ? '[FAIL]' : '[ok]  '} no unhandled rejection (${unhandled.length})`);
     lines.push(`       retries by status: ${JSON.stringify(retried)}`);
 
     // Down means 503: with the database refusing connections for this database, /readyz says so.

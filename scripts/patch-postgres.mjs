@@ -6,7 +6,10 @@
 //   from a setImmediate: an uncaught exception, so the process exits;
 // - closing cancels the pending write but leaves its timer set and its bytes buffered, so when that
 //   connection reconnects its startup message is never flushed: the pool slot hangs for good.
-// The patch rejects such a query with CONNECTION_CLOSED and clears the write state on close.
+// - the array-type lookup that follows each connect is never awaited: a connection dropped during it
+//   is an unhandled rejection.
+// The patch rejects such a query with CONNECTION_CLOSED, clears the write state on close and
+// catches the lookup's failure (the reconnect repeats it).
 // Idempotent; checks each file and says what it did. Remove when upstream ships the fix.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +20,12 @@ const EDITS = [
   [
     '  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)',
     `  function nextWrite(fn) {\n    ${MARK}\n    if (!socket) {\n      nextWriteTimer !== null && clearImmediate(nextWriteTimer)\n      chunk = nextWriteTimer = null\n      error(Errors.connection('CONNECTION_CLOSED', options))\n      return false\n    }\n    const x = socket.write(chunk, fn)`,
+  ],
+  // The array-type lookup after connecting is not awaited by anyone: a connection dropped during it
+  // was an unhandled rejection. Its close handler reconnects and looks the types up again.
+  [
+    '        return fetchArrayTypes()\n',
+    '        return fetchArrayTypes().catch(() => { /* closed() reconnects and fetches again */ })\n',
   ],
   // terminate() and closed(): the cancelled write must not survive into the next connection.
   [

@@ -1,6 +1,7 @@
 // Reading and checking dashboard forms: same-origin and CSRF checks, repeated fields, and the small
 // conversions people type (a tenge amount written "15 000,50").
 import type { Context } from 'hono';
+import { refuseNulFields } from '../http/nul';
 import { AppError, type FieldError } from '../lib/errors';
 
 export type Form = Record<string, string | string[]>;
@@ -30,6 +31,7 @@ export async function readForm(c: Context): Promise<Form> {
     if (typeof v === 'string') out[k] = v;
     else if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string');
   }
+  refuseNulFields(out);
   return out;
 }
 

@@ -23,6 +23,7 @@ import { verifyAuditChain } from '../audit/log';
 import { isNetworkId, type NetworkId } from '../chains/networks';
 import type { Config } from '../config';
 import type { AppEnv } from '../http/auth';
+import { refuseNulFields } from '../http/nul';
 import { problemResponse } from '../http/problem';
 import { signInLimit } from '../http/ratelimit';
 import { timingSafeEqualString } from '../lib/ct';
@@ -94,6 +95,7 @@ async function readForm(c: C): Promise<Record<string, string>> {
   });
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
+  refuseNulFields(out);
   return out;
 }
 
