@@ -138,7 +138,11 @@ export async function createInvoiceWithJson(
 
   const now = new Date();
   const expiresAt = new Date(
-    now.getTime() + (input.expiresInMinutes ?? merchant.invoiceExpiryMinutes) * 60_000,
+    // A merchant default stored before the limit (or above a lowered one) is held to it too.
+    now.getTime() +
+      (input.expiresInMinutes ??
+        Math.min(merchant.invoiceExpiryMinutes, services.config.INVOICE_EXPIRY_MAX_MINUTES)) *
+        60_000,
   );
   const monitoringUntil = new Date(expiresAt.getTime() + merchant.monitoringWindowMinutes * 60_000);
   const invoiceId = newId('inv', now.getTime());
