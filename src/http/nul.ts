@@ -7,12 +7,7 @@ import { ValidationError } from '../lib/errors';
 const MESSAGE = 'must not contain a NUL (U+0000) character';
 
 function refuse(path: string): never {
-  throw new ValidationError(
-    'the request contains a NUL character',
-    [{ path, message: MESSAGE }],
-    'nul_character',
-    400,
-  );
+  throw new ValidationError('the request has invalid fields', [{ path, message: MESSAGE }]);
 }
 
 /** The path of the first string (or key) in a JSON value that holds a NUL; undefined if none. */
@@ -62,7 +57,8 @@ export function refuseNul(): MiddlewareHandler {
             return next(); // not JSON: the validator says so
           }
           const at = findNul(parsed);
-          if (at) refuse(at);
+          // The field as the API names it (metadata, not metadata.note), like its validators.
+          if (at) refuse(at.split(/[.[]/)[0] || at);
         }
       }
     }

@@ -758,9 +758,10 @@ describe('NUL bytes, every endpoint', () => {
       const res = await ctx.app.request(req);
       const text = await res.text();
       const label = `${where}: ${method} ${req.url.slice(0, 160)} → ${res.status} ${text.slice(0, 300)}`;
-      expect(res.status, `${label}\n${lastError.slice(0, 1500)}`).toBe(400);
-      const problem = JSON.parse(text) as { code: string; errors: { path: string }[] };
-      expect(problem.code, label).toBe('nul_character');
+      expect(res.status, `${label}\n${lastError.slice(0, 1500)}`).toBe(422);
+      const problem = JSON.parse(text) as { code: string; errors: { path: string; message: string }[] };
+      expect(problem.code, label).toBe('validation_failed');
+      expect(problem.errors[0]!.message, label).toMatch(/NUL/);
       expect(problem.errors[0]!.path, label).toMatch(where === 'query' ? /^query\.\w+$/ : /^[a-zA-Z]+$/);
       if ((await journal()) !== before) expect.fail(`rows changed by a refused request: ${label}`);
     }
