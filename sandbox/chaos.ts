@@ -5,7 +5,8 @@
 // or in two parts that add up) and over, SIGKILLs a random gateway every few seconds and restarts it,
 // reorgs anvil once (evm_snapshot/evm_revert) and regtest once (invalidateblock), and at the end
 // checks: every on-chain payment credited exactly once, every invoice's state as the chain says,
-// every outbox event delivered at least once (by webhook-id), the audit chain intact. Exits 1 on any
+// every outbox event delivered at least once (by webhook-id), the audit chain intact; then runs the
+// database-termination storm (sandbox/db-storm.ts) on a gateway of its own. Exits 1 on any
 // breach, printing it (and the gateways' last log lines), 2 when it cannot run. --short is the CI
 // form (30 invoices, 1-3 minutes); --keep leaves the database and the temp directory for a look.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -26,6 +27,7 @@ import { formatUnits, parseDecimal } from '../src/lib/money';
 import { createMerchant } from '../src/merchants/repository';
 import { verifyWebhook } from '../src/webhooks/verify';
 import { anvilAccount, revertTo, snapshot } from './anvil';
+import { runDbStorm } from './db-storm';
 import { PAYER_INDEXES, startSandboxEvm } from './evm';
 import { ensureWallet, findLitecoind, freePort, fundWallet, mine, startLitecoind } from './litecoin';
 import { payEvm } from './pay-evm';
@@ -828,6 +830,12 @@ async function main(argv: readonly string[]): Promise<number> {
     await miner;
     breaches.push(...result.breaches);
 
+    // --- the database-termination storm (sandbox/db-storm.ts): a gateway of its own on a database of
+    // its own, whose backends are terminated every ~0.7 s under 10 parallel keyed creations.
+    log('db storm: terminating backends under 10 parallel keyed creations');
+    const storm = await runDbStorm({ adminUrl, requests: args.short ? 20 : 100, parallel: 10, log });
+    breaches.push(...storm.breaches.map((b) => `db storm: ${b}`));
+
     // --- the report
     const byKind = (k: Kind) => invoices.filter((i) => i.kind === k).length;
     const byOption = OPTIONS.map((o) => `${o} ${invoices.filter((i) => i.option === o).length}`).join(', ');
@@ -855,6 +863,8 @@ async function main(argv: readonly string[]): Promise<number> {
       );
     for (const n of [...new Set(notes)].slice(0, 10)) console.log(`  note: ${n}`);
     for (const line of result.lines) console.log(`  ${line}`);
+    console.log(`  db storm: ${storm.terminations} backends terminated`);
+    for (const line of storm.lines) console.log(`  ${line}`);
     for (const b of breaches.slice(0, 50)) console.log(`  BREACH: ${b}`);
     if (breaches.length > 50) console.log(`  … and ${breaches.length - 50} more breaches`);
     if (breaches.length > 0) {

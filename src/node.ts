@@ -46,6 +46,10 @@ async function main() {
   const base = config;
   process.stdout.write(`alatau-pay: starting (${base.NETWORK_MODE} mode)\n`);
   const log = createLogger(base.LOG_LEVEL);
+  // A last net, not a design: each known source is handled where it arises. A rejection nobody
+  // awaited (a dropped database connection under a fire-and-forget write) is logged, and the
+  // process keeps serving the requests that do not need it.
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
   // The database and the sandbox chains start side by side: neither needs the other.
   const [opened, chainsStarted] = await Promise.allSettled([
     (async () => {

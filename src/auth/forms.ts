@@ -1,6 +1,7 @@
 // Reading the forms of the server-rendered pages (dashboard, regulator console): one reader, the
 // same-origin check, and the CSRF token comparison every state-changing form goes through.
 import type { Context } from 'hono';
+import { refuseNulFields } from '../http/nul';
 import { timingSafeEqualString } from '../lib/ct';
 import { AppError } from '../lib/errors';
 
@@ -32,6 +33,7 @@ export async function readForm(c: Context): Promise<Form> {
     if (typeof v === 'string') out[k] = v;
     else if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string');
   }
+  refuseNulFields(out);
   return out;
 }
 

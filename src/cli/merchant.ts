@@ -242,7 +242,11 @@ const settings: CliCommand = {
       placeholder: 'PERCENT',
       description: 'underpayment still accepted as full, e.g. 0.5 (at most 2 decimals)',
     },
-    'expiry-minutes': { kind: 'string', placeholder: 'MINUTES', description: 'invoice expiry, 1 to 43200' },
+    'expiry-minutes': {
+      kind: 'string',
+      placeholder: 'MINUTES',
+      description: 'invoice expiry in minutes, 1 to INVOICE_EXPIRY_MAX_MINUTES (10080 by default)',
+    },
     'monitoring-minutes': {
       kind: 'string',
       placeholder: 'MINUTES',
@@ -274,6 +278,7 @@ const settings: CliCommand = {
       id,
       { ...input, ...(evmPayoutAddress !== undefined ? { evmPayoutAddress } : {}) },
       'cli',
+      { maxExpiryMinutes: ctx.config().INVOICE_EXPIRY_MAX_MINUTES },
     );
     const json = merchantToJson(m);
     ctx.print(`Settings saved:\n${describeMerchant(json)}`, { merchant: json });

@@ -16,6 +16,7 @@ import type { SpeedPolicy } from '../invoices/repository';
 import { createInvoiceSchema } from '../invoices/schema';
 import { cancelInvoice, type EventType } from '../invoices/state';
 import { AppError, type FieldError, ValidationError } from '../lib/errors';
+import { expiryRangeMessage } from '../lib/expiry';
 import { MoneyFormatError, percentToBasisPoints } from '../lib/money';
 import { createApiKey, revokeApiKey } from '../merchants/apikeys';
 import {
@@ -522,14 +523,19 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
       if (!(err instanceof MoneyFormatError)) throw err;
       errors.push({ path: 'tolerance', message: 'a percentage from 0 to 100 with at most 2 decimals' });
     }
-    const whole = (name: string, min: number, max: number) => {
+    const whole = (
+      name: string,
+      min: number,
+      max: number,
+      message = `a whole number from ${min} to ${max}`,
+    ) => {
       const v = field(form, name, 10).trim();
       const n = /^[0-9]{1,6}$/.test(v) ? Number(v) : Number.NaN;
-      if (!(n >= min && n <= max))
-        errors.push({ path: name, message: `a whole number from ${min} to ${max}` });
+      if (!(n >= min && n <= max)) errors.push({ path: name, message });
       return n;
     };
-    const expiry = whole('expiry', 1, 43_200);
+    const maxExpiry = config.INVOICE_EXPIRY_MAX_MINUTES;
+    const expiry = whole('expiry', 1, maxExpiry, expiryRangeMessage(maxExpiry));
     const monitoring = whole('monitoring', 0, 43_200);
     const options = fields(form, 'options');
     for (const o of options)
@@ -547,6 +553,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>, config: Config) {
         enabledOptions: options,
       },
       actorOf(c),
+      { maxExpiryMinutes: maxExpiry },
     );
     return c.redirect('/dashboard/settings?done=saved', 303);
   });

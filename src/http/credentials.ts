@@ -3,6 +3,7 @@
 // (src/http/ratelimit.ts). Under load this is one round trip per turn of the event loop instead of
 // three per request; the checks themselves stay per request (src/http/auth.ts).
 import type { Sql } from '../db/client';
+import { oneRow } from '../db/errors';
 import { type Batcher, createBatcher } from '../lib/batch';
 import { type ApiKeyRecord, apiKeyFromJson, apiKeysJson } from '../merchants/apikeys';
 import { type AuthFailurePolicy, type FailureCount, failureCountsJson } from './ratelimit';
@@ -24,10 +25,13 @@ export function createCredentialLookup(sql: Sql, policy: AuthFailurePolicy): Cre
   return createBatcher(async (queries) => {
     const hashes = [...new Set(queries.flatMap((q) => (q.keyHashHex ? [q.keyHashHex] : [])))];
     const buckets = [...new Set(queries.flatMap((q) => q.buckets))];
-    const [row] = await sql<{ keys: unknown[]; failures: FailureCount[] }[]>`select
-      ${apiKeysJson(sql, hashes)} as keys, ${failureCountsJson(sql, buckets, policy)} as failures`;
-    const keys = new Map(row!.keys.map((k) => apiKeyFromJson(k)).map((k) => [k.hashHex, k]));
-    const failures = new Map(row!.failures.map((f) => [f.bucket, f]));
+    // A connection dropped under the statement can leave it with no row and no error.
+    const row = oneRow(
+      await sql<{ keys: unknown[]; failures: FailureCount[] }[]>`select
+        ${apiKeysJson(sql, hashes)} as keys, ${failureCountsJson(sql, buckets, policy)} as failures`,
+    );
+    const keys = new Map(row.keys.map((k) => apiKeyFromJson(k)).map((k) => [k.hashHex, k]));
+    const failures = new Map(row.failures.map((f) => [f.bucket, f]));
     return queries.map((q) => ({
       key: q.keyHashHex ? keys.get(q.keyHashHex) : undefined,
       failures: q.buckets.flatMap((b) => failures.get(b) ?? []),

@@ -43,16 +43,35 @@ export interface RunResult {
   readonly stored?: boolean;
 }
 
+/** The key as this request holds it: `claim` fences every write made under it. */
+export interface IdempotencyClaim {
+  readonly key: string;
+  readonly claim: string;
+}
+
+/** A retry took over this request's key (it had looked abandoned) and the retry's answer stands. */
+export class SupersededError extends ConflictError {
+  constructor() {
+    super(
+      'idempotency_key_superseded',
+      'a retry with this Idempotency-Key took this request over; retry to get its answer',
+    );
+  }
+}
+
 export async function withIdempotency(
   sql: Sql,
   merchantId: string,
   key: string,
   fingerprint: string,
-  run: () => Promise<RunResult>,
+  run: (held: IdempotencyClaim) => Promise<RunResult>,
 ): Promise<StoredResponse> {
-  const claimed = await sql`insert into idempotency_keys (merchant_id, key, request_hash, state)
-    values (${merchantId}, ${key}, ${fingerprint}, 'in_flight')
-    on conflict (merchant_id, key) do update set created_at = now(), request_hash = excluded.request_hash
+  // A fresh token per claim: a takeover replaces it, so the original's late writes match nothing.
+  const claim = crypto.randomUUID();
+  const claimed = await sql`insert into idempotency_keys (merchant_id, key, request_hash, state, claim)
+    values (${merchantId}, ${key}, ${fingerprint}, 'in_flight', ${claim})
+    on conflict (merchant_id, key) do update set created_at = now(), request_hash = excluded.request_hash,
+        claim = excluded.claim
       where idempotency_keys.state = 'in_flight'
         and idempotency_keys.request_hash = excluded.request_hash
         and idempotency_keys.created_at < now() - ${`${ABANDONED_AFTER_MS} milliseconds`}::interval
@@ -84,15 +103,36 @@ export async function withIdempotency(
     return { status: row.response_status, body: row.response_body, replayed: true };
   }
   try {
-    const res = await run();
+    const res = await run({ key, claim });
     if (!res.stored) {
-      await sql`update idempotency_keys set state = 'done', response_status = ${res.status},
-        response_body = ${sql.json(res.body as never)} where merchant_id = ${merchantId} and key = ${key}`;
+      const done = await sql`update idempotency_keys set state = 'done', response_status = ${res.status},
+        response_body = ${sql.json(res.body as never)}
+        where merchant_id = ${merchantId} and key = ${key} and claim = ${claim} and state = 'in_flight'
+        returning 1`;
+      if (done.length === 0) throw new SupersededError();
     }
     return { status: res.status, body: res.body, replayed: false };
   } catch (err) {
-    // Nothing was created: free the key so the client can retry.
-    await sql`delete from idempotency_keys where merchant_id = ${merchantId} and key = ${key} and state = 'in_flight'`;
+    // Nothing was created under our claim: free the key so the client can retry (only our own claim,
+    // never a retry's that took over). With the database gone the release is tried again shortly;
+    // failing that, the key is taken over once it looks abandoned.
+    const release = () => sql`delete from idempotency_keys
+      where merchant_id = ${merchantId} and key = ${key} and claim = ${claim} and state = 'in_flight'`;
+    await release().catch(() => void retry(release));
     throw err;
+  }
+}
+
+/** Tries again a few times over ~20 s; never throws (the caller has already answered). */
+async function retry(fn: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; attempt <= 8; attempt++) {
+    await new Promise((r) => setTimeout(r, 500 * attempt));
+    if (
+      await fn().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
   }
 }

@@ -2,6 +2,7 @@
 // and the request id. 5xx are logged with their cause and never sent with a stack or internals.
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/errors';
 import { AppError, type FieldError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 
@@ -57,6 +58,15 @@ export function problemResponse(
 
 export function onError(logger: Logger) {
   return (err: Error, c: Context): Response => {
+    // A dropped or refused database connection is the database's state, not the request's: 503 and
+    // a retry (which an Idempotency-Key makes safe even if the lost statement did commit).
+    if (!(err instanceof AppError) && isDatabaseUnavailable(err)) {
+      logger.warn('database unavailable', { err, path: c.req.path, method: c.req.method });
+      err = new DatabaseUnavailableError(err);
+    }
+    if (err instanceof DatabaseUnavailableError) {
+      return problemResponse(c, err.status, err.code, err.message, undefined, err.headers);
+    }
     if (err instanceof AppError) {
       if (err.status >= 500) logger.error('request failed', { code: err.code, err, ...err.context });
       return problemResponse(c, err.status, err.code, err.message, err.errors, err.headers);

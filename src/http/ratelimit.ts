@@ -6,6 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Context } from 'hono';
 import type { Queryable } from '../db/client';
+import { oneRow } from '../db/errors';
 import { AppError } from '../lib/errors';
 
 export interface AuthFailurePolicy {
@@ -106,10 +107,10 @@ export async function checkAuthFailures(
   policy: AuthFailurePolicy,
 ): Promise<void> {
   if (buckets.length === 0) return;
-  const [row] = await q<
-    { counts: FailureCount[] }[]
-  >`select ${failureCountsJson(q, buckets, policy)} as counts`;
-  refuseIfLimited(row!.counts, policy);
+  const row = oneRow(
+    await q<{ counts: FailureCount[] }[]>`select ${failureCountsJson(q, buckets, policy)} as counts`,
+  );
+  refuseIfLimited(row.counts, policy);
 }
 
 /** Counts one failure in every bucket; atomic per row, so concurrent processes never lose a count. */

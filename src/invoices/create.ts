@@ -5,6 +5,7 @@
 import { ASSETS, type AssetId, NETWORKS, type PaymentOptionId, parseOption } from '../chains/networks';
 import type { ChainAdapter } from '../chains/types';
 import { type DustScriptType, dustLimit } from '../chains/utxo/dust';
+import type { IdempotencyClaim } from '../http/idempotency';
 import { ConflictError, type FieldError, NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { decimalToString, parseKzt, quoteAtomic } from '../lib/money';
@@ -19,7 +20,7 @@ import {
   type RateSnapshotJson,
 } from './repository';
 import type { CreateInvoiceInput } from './schema';
-import { buildEvent } from './state';
+import { birthEvents } from './state';
 
 interface ResolvedOption {
   readonly id: PaymentOptionId;
@@ -103,11 +104,12 @@ export function rateToJson(s: RateSnapshot): RateSnapshotJson {
 
 export interface CreateInvoiceOptions {
   /**
-   * The request's Idempotency-Key (claimed `in_flight` by withIdempotency): marked done with the
-   * 201 answer in the same statement that stores the invoice, so a process killed between the two
-   * cannot leave a stored invoice behind a key that a retry would claim again (a second invoice).
+   * The request's Idempotency-Key as withIdempotency claimed it: marked done with the 201 answer in
+   * the same statement that stores the invoice, so a process killed between the two cannot leave a
+   * stored invoice behind a key that a retry would claim again (a second invoice); and fenced by its
+   * claim, so a retry that took the key over and this request cannot both store one.
    */
-  readonly idempotencyKey?: string;
+  readonly idempotency?: IdempotencyClaim;
   /** The merchant as authentication already loaded it (src/http/auth.ts); read otherwise. */
   readonly merchant?: Merchant;
 }
@@ -137,7 +139,11 @@ export async function createInvoiceWithJson(
 
   const now = new Date();
   const expiresAt = new Date(
-    now.getTime() + (input.expiresInMinutes ?? merchant.invoiceExpiryMinutes) * 60_000,
+    // A merchant default stored before the limit (or above a lowered one) is held to it too.
+    now.getTime() +
+      (input.expiresInMinutes ??
+        Math.min(merchant.invoiceExpiryMinutes, services.config.INVOICE_EXPIRY_MAX_MINUTES)) *
+        60_000,
   );
   const monitoringUntil = new Date(expiresAt.getTime() + merchant.monitoringWindowMinutes * 60_000);
   const invoiceId = newId('inv', now.getTime());
@@ -222,8 +228,8 @@ export async function createInvoiceWithJson(
       // not at all (src/invoices/store.ts).
       await services.invoices.insert({
         invoice,
-        event: buildEvent(services.state, invoice, 'invoice.created', 1, {}, answer),
-        idempotencyKey: opts.idempotencyKey,
+        birth: birthEvents(services.state, invoice, answer),
+        idempotency: opts.idempotency,
         answer,
       });
       return { invoice, json: answer };

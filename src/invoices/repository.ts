@@ -263,3 +263,29 @@ export function invoiceToJson(inv: Invoice, publicUrl: string): InvoiceJson {
 function optionAsset(option: string): AssetId {
   return option.slice(0, option.indexOf('@')) as AssetId;
 }
+
+export interface InvoicePageQuery {
+  readonly merchantId: string;
+  readonly status?: InvoiceStatus | undefined;
+  readonly orderId?: string | undefined;
+  /** The last id of the previous page: ids sort by creation time, so the id is a stable keyset cursor. */
+  readonly cursor?: string | undefined;
+  readonly limit: number;
+}
+
+/** One merchant's invoices, newest first, a page at a time (GET /v1/invoices). */
+export async function listInvoicePage(
+  q: Queryable,
+  f: InvoicePageQuery,
+): Promise<{ invoices: Invoice[]; nextCursor: string | null }> {
+  const rows = await q`select * from invoices where merchant_id = ${f.merchantId}
+    ${f.status ? q`and status = ${f.status}` : q``}
+    ${f.orderId ? q`and order_id = ${f.orderId}` : q``}
+    ${f.cursor ? q`and id < ${f.cursor}` : q``}
+    order by id desc limit ${f.limit + 1}`;
+  const page = rows.slice(0, f.limit);
+  return {
+    invoices: await loadInvoices(q, [...page]),
+    nextCursor: rows.length > f.limit ? (page[page.length - 1]!.id as string) : null,
+  };
+}

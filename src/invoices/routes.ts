@@ -1,13 +1,18 @@
 // Merchant invoice API (SPEC section 6).
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/auth';
-import { checkIdempotencyKey, requestFingerprint, withIdempotency } from '../http/idempotency';
+import {
+  checkIdempotencyKey,
+  type IdempotencyClaim,
+  requestFingerprint,
+  withIdempotency,
+} from '../http/idempotency';
 import { NotFoundError, ValidationError } from '../lib/errors';
 import { isId } from '../lib/ids';
 import { createInvoiceWithJson } from './create';
-import { invoiceToJson, loadInvoice, loadInvoices } from './repository';
+import { invoiceToJson, listInvoicePage, loadInvoice } from './repository';
 import { createInvoiceSchema, InvoiceSchema, ListQuerySchema, ProblemSchema } from './schema';
-import { cancelInvoice } from './state';
+import { cancelInvoiceNow } from './state';
 
 const problems = (...codes: number[]) =>
   Object.fromEntries(
@@ -56,10 +61,10 @@ export function registerInvoiceRoutes(
       const { merchantId } = c.get('principal');
       const input = c.req.valid('json');
       const key = checkIdempotencyKey(c.req.header('idempotency-key'));
-      const run = async () => {
+      const run = async (held?: IdempotencyClaim) => {
         const { json } = await createInvoiceWithJson(services, merchantId, input, {
           merchant: c.get('merchant'),
-          ...(key ? { idempotencyKey: key } : {}),
+          ...(held ? { idempotency: held } : {}),
         });
         // With a key, the invoice's own write stored this answer under it (src/invoices/store.ts).
         return { status: 201, body: json, stored: key !== undefined };
@@ -125,28 +130,25 @@ export function registerInvoiceRoutes(
     }),
     async (c) => {
       const services = c.get('services');
-      const { sql } = services;
       const { status, limit = 20, cursor, orderId } = c.req.valid('query');
       if (cursor !== undefined && !isId('inv', cursor)) {
         throw new ValidationError('invalid cursor', [
           { path: 'cursor', message: 'use the nextCursor of a previous page' },
         ]);
       }
-      const merchantId = c.get('principal').merchantId;
-      // Ids sort by creation time, so the id itself is a stable keyset cursor.
-      const rows = await sql`select * from invoices where merchant_id = ${merchantId}
-        ${status ? sql`and status = ${status}` : sql``}
-        ${orderId ? sql`and order_id = ${orderId}` : sql``}
-        ${cursor ? sql`and id < ${cursor}` : sql``}
-        order by id desc limit ${limit + 1}`;
-      const page = rows.slice(0, limit);
-      const invoices = await loadInvoices(sql, [...page]);
+      const page = await listInvoicePage(services.sql, {
+        merchantId: c.get('principal').merchantId,
+        status,
+        orderId,
+        cursor,
+        limit,
+      });
       return c.json(
         {
-          data: invoices.map((i) => invoiceToJson(i, services.config.PUBLIC_URL)) as z.infer<
+          data: page.invoices.map((i) => invoiceToJson(i, services.config.PUBLIC_URL)) as z.infer<
             typeof InvoiceSchema
           >[],
-          nextCursor: rows.length > limit ? (page[page.length - 1]!.id as string) : null,
+          nextCursor: page.nextCursor,
         },
         200,
       );
@@ -174,9 +176,9 @@ export function registerInvoiceRoutes(
       const { id } = c.req.valid('param');
       if (!isId('inv', id)) throw new NotFoundError('invoice', 'invoice_not_found');
       const merchantId = c.get('principal').merchantId;
-      const inv = await services.sql.begin((tx) =>
-        cancelInvoice(tx, services.state, id, merchantId, { actor: `merchant:${merchantId}` }),
-      );
+      const inv = await cancelInvoiceNow(services.sql, services.state, id, merchantId, {
+        actor: `merchant:${merchantId}`,
+      });
       return c.json(invoiceToJson(inv, services.config.PUBLIC_URL) as z.infer<typeof InvoiceSchema>, 200);
     },
   );

@@ -1,5 +1,6 @@
 // The zod schemas that validate invoice requests are the same ones /openapi.json is generated from.
 import { z } from '@hono/zod-openapi';
+import { expiryRangeMessage } from '../lib/expiry';
 import { MoneyFormatError, parseKzt } from '../lib/money';
 
 /** Max amount: 100 billion tenge. Anything larger is a typo or an attack, never a café bill. */
@@ -88,8 +89,8 @@ export const createInvoiceSchema = (opts: { metadataLimitBytes: number; maxExpir
         expiresInMinutes: z
           .number({ error: 'expiresInMinutes must be a whole number of minutes' })
           .int('expiresInMinutes must be a whole number of minutes')
-          .min(1)
-          .max(opts.maxExpiryMinutes)
+          .min(1, `expiresInMinutes ${expiryRangeMessage(opts.maxExpiryMinutes)}`)
+          .max(opts.maxExpiryMinutes, `expiresInMinutes ${expiryRangeMessage(opts.maxExpiryMinutes)}`)
           .optional()
           .openapi({ example: 15 }),
         redirectUrl: z

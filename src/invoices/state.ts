@@ -8,7 +8,8 @@
 
 import { appendAudit } from '../audit/log';
 import { NETWORKS, type NetworkId } from '../chains/networks';
-import type { Tx } from '../db/client';
+import type { Sql, Tx } from '../db/client';
+import { oneRow } from '../db/errors';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { minimumAccepted } from '../lib/money';
@@ -142,6 +143,41 @@ export function buildEvent(
   };
 }
 
+/** An outbox row as the state machine makes it: its type and its place in the invoice's sequence. */
+export interface OutboxRow {
+  readonly event_id: string;
+  readonly merchant_id: string;
+  readonly invoice_id: string;
+  readonly type: EventType;
+  readonly seq: number;
+  readonly payload: unknown;
+}
+
+function outboxRow(inv: Invoice, type: EventType, seq: number, ev: ReturnType<typeof buildEvent>): OutboxRow {
+  return {
+    event_id: ev.eventId,
+    merchant_id: inv.merchantId,
+    invoice_id: inv.id,
+    type,
+    seq,
+    payload: ev.payload,
+  };
+}
+
+/**
+ * What a new invoice is born with: its events (invoice.created, first in its sequence) and the
+ * sequence number its row starts at. Invoice creation stores both in its one batched statement
+ * (src/invoices/store.ts); every later event goes through emitEvent.
+ */
+export function birthEvents(
+  deps: StateDeps,
+  inv: Invoice,
+  invoiceJson?: InvoiceJson,
+): { readonly events: readonly OutboxRow[]; readonly eventSeq: number } {
+  const created = buildEvent(deps, inv, 'invoice.created', 1, {}, invoiceJson);
+  return { events: [outboxRow(inv, 'invoice.created', 1, created)], eventSeq: 1 };
+}
+
 export function insertEvent(
   tx: Tx,
   inv: Invoice,
@@ -149,8 +185,10 @@ export function insertEvent(
   seq: number,
   ev: ReturnType<typeof buildEvent>,
 ) {
+  const row = outboxRow(inv, type, seq, ev);
   return tx`insert into outbox (event_id, merchant_id, invoice_id, type, seq, payload)
-    values (${ev.eventId}, ${inv.merchantId}, ${inv.id}, ${type}, ${seq}, ${tx.json(ev.payload as never)})`;
+    values (${row.event_id}, ${row.merchant_id}, ${row.invoice_id}, ${row.type}, ${row.seq},
+      ${tx.json(row.payload as never)})`;
 }
 
 /** Writes one outbox event and bumps the invoice's event sequence. */
@@ -161,9 +199,10 @@ export async function emitEvent(
   type: EventType,
   extra: Record<string, unknown> = {},
 ): Promise<string> {
-  const [row] = await tx<{ event_seq: number }[]>`
-    update invoices set event_seq = event_seq + 1 where id = ${inv.id} returning event_seq`;
-  const seq = row!.event_seq;
+  const { event_seq: seq } = oneRow(
+    await tx<{ event_seq: number }[]>`
+      update invoices set event_seq = event_seq + 1 where id = ${inv.id} returning event_seq`,
+  );
   const ev = buildEvent(deps, inv, type, seq, extra);
   await insertEvent(tx, inv, type, seq, ev);
   return ev.eventId;
@@ -275,7 +314,7 @@ export async function recordPayment(
   if (!locked) throw new NotFoundError('invoice');
   const status: PaymentStatus = p.confirmations > 0 ? 'confirmed' : 'seen';
   const id = newId('pay');
-  const [row] = await tx<{ id: string; inserted: boolean; prev_status: string | null }[]>`
+  const rows = await tx<{ id: string; inserted: boolean; prev_status: string | null }[]>`
     with prev as (
       select status from payments where network = ${p.network} and txid = ${p.txid} and output_index = ${p.outputIndex}
     )
@@ -292,21 +331,22 @@ export async function recordPayment(
       block_height = excluded.block_height, status = excluded.status, updated_at = excluded.updated_at,
       confirmed_at = coalesce(payments.confirmed_at, excluded.confirmed_at)
     returning id, (xmax = 0) as inserted, (select status from prev) as prev_status`;
-  const isNew = row!.inserted;
+  const row = oneRow(rows);
+  const isNew = row.inserted;
   const events: { type: EventType; extra?: Record<string, unknown> }[] = [];
   if (isNew)
     events.push({
       type: 'invoice.payment_received',
-      extra: { paymentId: row!.id, ...(p.unattributed ? { unattributed: true } : {}) },
+      extra: { paymentId: row.id, ...(p.unattributed ? { unattributed: true } : {}) },
     });
   // Screening runs before the state is derived, so a payment that arrives already confirmed from a
   // listed sender is held in the same step: the invoice never passes through settled first.
   if (isNew && opts.screen) {
-    const { held } = await opts.screen(tx, row!.id);
+    const { held } = await opts.screen(tx, row.id);
     if (held) events.push({ type: 'invoice.held' });
   }
   const invoice = await applyState(tx, deps, p.invoiceId, { ...opts, events });
-  return { invoice, paymentId: row!.id, isNew };
+  return { invoice, paymentId: row.id, isNew };
 }
 
 /** Updates confirmations of a known payment (the chain moved on) and re-derives the invoice. */
@@ -363,6 +403,17 @@ export async function markPaymentGone(
 }
 
 /** A merchant cancels a `new` invoice that has received nothing (→ `invalid`). */
+/** cancelInvoice in a transaction of its own (the API's cancel). */
+export function cancelInvoiceNow(
+  sql: Sql,
+  deps: StateDeps,
+  invoiceId: string,
+  merchantId: string,
+  opts: StateChangeOptions = {},
+): Promise<Invoice> {
+  return sql.begin((tx) => cancelInvoice(tx, deps, invoiceId, merchantId, opts));
+}
+
 export async function cancelInvoice(
   tx: Tx,
   deps: StateDeps,

@@ -21,8 +21,14 @@ const SECRET_PATTERNS = [
 ];
 const SECRET_KEYS = /pass(word)?|secret|api_?key|authorization|cookie|token|private|mnemonic|seed/i;
 
+// RPC URLs carry provider keys in their user:pass, path (Infura's /v3/<key>, Alchemy's /v2/<key>)
+// or query (?apikey=): a URL keeps its scheme and host only.
+const URL_WITH_SECRETS = /\b((?:https?|wss?):\/\/)(?:[^\s/@"']*@)?([^\s/?#"':@]+(?::\d+)?)[^\s"']*/g;
+
 export function redact(s: string): string {
-  let out = s;
+  let out = s.replace(URL_WITH_SECRETS, (m, scheme: string, host: string) =>
+    m === `${scheme}${host}` || m === `${scheme}${host}/` ? m : `${scheme}${host}/***`,
+  );
   for (const re of SECRET_PATTERNS)
     out = out.replace(re, (_m, label: string) =>
       label.startsWith('postgres') ? `${label}***@` : `${label}***`,

@@ -4,6 +4,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import type { Queryable } from '../db/client';
+import { oneRow } from '../db/errors';
 import { timingSafeEqual } from '../lib/ct';
 import { AuthError, NotFoundError } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -157,8 +158,8 @@ export async function authenticateApiKey(
   expectedMode: KeyMode,
 ): Promise<Principal> {
   checkApiKeyShape(key);
-  const [row] = await q<{ keys: unknown[] }[]>`select ${apiKeysJson(q, [keyHashHex(key)])} as keys`;
-  const found = row!.keys.length ? apiKeyFromJson(row!.keys[0]) : undefined;
+  const row = oneRow(await q<{ keys: unknown[] }[]>`select ${apiKeysJson(q, [keyHashHex(key)])} as keys`);
+  const found = row.keys.length ? apiKeyFromJson(row.keys[0]) : undefined;
   const principal = verifyApiKey(key, found, expectedMode);
   await noteKeyUse(q, found!);
   return principal;

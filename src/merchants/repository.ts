@@ -7,6 +7,7 @@ import { createDeriver, parseAccountKey } from '../chains/utxo/derive';
 import type { Queryable, Sql, Tx } from '../db/client';
 import type { SpeedPolicy } from '../invoices/repository';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { DEFAULT_EXPIRY_MAX_MINUTES, expiryRangeMessage } from '../lib/expiry';
 import { newId } from '../lib/ids';
 import { type CreatedApiKey, createApiKey, type KeyMode } from './apikeys';
 import { merchantFromJson, merchantJson } from './record';
@@ -212,7 +213,14 @@ export async function updateMerchantSettings(
   merchantId: string,
   s: SettingsInput,
   actor: string,
+  limits: { readonly maxExpiryMinutes?: number } = {},
 ): Promise<Merchant> {
+  const maxExpiry = limits.maxExpiryMinutes ?? DEFAULT_EXPIRY_MAX_MINUTES;
+  const e = s.invoiceExpiryMinutes;
+  if (e !== undefined && !(Number.isInteger(e) && e >= 1 && e <= maxExpiry))
+    throw new ValidationError('invalid settings', [
+      { path: 'invoiceExpiryMinutes', message: expiryRangeMessage(maxExpiry) },
+    ]);
   for (const o of s.enabledOptions ?? []) {
     if (!parseOption(o))
       throw new ValidationError('invalid settings', [

@@ -178,10 +178,10 @@ describe('a process killed between storing the invoice and recording the answer'
     const body = { ...BODY, currency: 'KZT' as const, orderId: 'idem-killed' };
     const key = 'killed-after-insert';
     // What withIdempotency did before calling the handler: the key claimed, in flight.
-    await ctx.db.sql`insert into idempotency_keys (merchant_id, key, request_hash, state)
-      values (${merchantA}, ${key}, ${requestFingerprint('POST', '/v1/invoices', body)}, 'in_flight')`;
+    await ctx.db.sql`insert into idempotency_keys (merchant_id, key, request_hash, state, claim)
+      values (${merchantA}, ${key}, ${requestFingerprint('POST', '/v1/invoices', body)}, 'in_flight', 'c1')`;
     // The handler stores the invoice; the process dies before withIdempotency's own update.
-    const inv = await createInvoice(ctx.services, merchantA, body, { idempotencyKey: key });
+    const inv = await createInvoice(ctx.services, merchantA, body, { idempotency: { key, claim: 'c1' } });
     const [row] = await ctx.db.sql<
       { state: string; response_status: number; response_body: { id: string } }[]
     >`
@@ -207,5 +207,52 @@ describe('a process killed between storing the invoice and recording the answer'
     await createInvoice(ctx.services, merchantA, { ...BODY, currency: 'KZT', orderId: 'idem-none' });
     const [after] = await ctx.db.sql`select count(*)::int as n from idempotency_keys`;
     expect(after!.n).toBe(before!.n);
+  });
+});
+
+describe('a key taken over while its first request is still running (issue 13 item 7)', () => {
+  // The first request is held past the abandonment window (its key aged by a minute and more, as a
+  // fake clock would), a retry takes the key over, then both run to the end: one invoice, one answer.
+  it('fences the original: exactly one invoice, and both clients end up with it', async () => {
+    const body = { ...BODY, orderId: 'idem-takeover' };
+    const key = 'taken-over';
+    let release!: () => void;
+    rates.gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const reachedFirst = rates.nextCall();
+    const first = post(keyA, body, key);
+    let second: Promise<Response> | undefined;
+    try {
+      await reachedFirst;
+      await ctx.db.sql`update idempotency_keys set created_at = now() - interval '61 seconds'
+        where merchant_id = ${merchantA} and key = ${key}`;
+      const reachedSecond = rates.nextCall();
+      second = Promise.resolve(post(keyA, body, key)); // takes the key over, then waits at the same gate
+      await reachedSecond;
+    } finally {
+      rates.gate = undefined;
+      release();
+    }
+    const answers = await Promise.all([first, second!]);
+    const [n] = await ctx.db.sql`select count(*)::int as n from invoices where order_id = 'idem-takeover'`;
+    expect(n!.n).toBe(1);
+    const won = answers.filter((r) => r.status === 201);
+    const lost = answers.filter((r) => r.status !== 201);
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const p = await expectProblem(lost[0]!, 409, 'idempotency_key_superseded');
+    expect(p.detail).toMatch(/retry/);
+    // The loser's client retries and is told the winner's invoice; nothing half-written is left.
+    const winner = await won[0]!.json();
+    const retry = await post(keyA, body, key);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect((await retry.json()).id).toBe(winner.id);
+    const [orphans] = await ctx.db.sql`select
+      (select count(*)::int from payment_options o join invoices i on i.id = o.invoice_id
+        where i.order_id = 'idem-takeover') as options,
+      (select count(*)::int from outbox e join invoices i on i.id = e.invoice_id
+        where i.order_id = 'idem-takeover') as events`;
+    expect(orphans).toEqual({ options: 2, events: 1 }); // BTC and LTC, one invoice.created
   });
 });

@@ -124,3 +124,21 @@ describe('createLogger', () => {
     });
   });
 });
+
+describe('RPC URLs with provider keys (issue 13 item 11)', () => {
+  it('keep scheme and host only, at every level, wherever the key sits', () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', (l) => lines.push(l));
+    log.debug('rpc call', {
+      url: 'https://mainnet.infura.io/v3/0123456789abcdef',
+      err: new Error('fetch https://user:s3cret@rpc.example.com:8545/ failed'),
+    });
+    log.debug('esplora https://api.example.com/esplora?apikey=TOPSECRET down');
+    const out = lines.join('\n');
+    for (const secret of ['0123456789abcdef', 's3cret', 'user:', 'TOPSECRET'])
+      expect(out).not.toContain(secret);
+    expect(out).toContain('https://mainnet.infura.io/***');
+    expect(out).toContain('https://rpc.example.com:8545/***');
+    expect(redact('https://eth.llamarpc.com')).toBe('https://eth.llamarpc.com');
+  });
+});
