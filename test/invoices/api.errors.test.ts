@@ -94,6 +94,14 @@ describe('bad fields → 422 naming each one, nothing written', () => {
     await nothingWritten();
   });
 
+  it('names the real expiry range in the message', async () => {
+    const p = await expectProblem(await post({ ...ok, expiresInMinutes: 10081 }), 422, 'validation_failed');
+    expect(p.errors).toContainEqual({
+      path: 'expiresInMinutes',
+      message: 'expiresInMinutes must be between 1 and 10080 minutes',
+    });
+  });
+
   it('names every bad field at once', async () => {
     const p = await expectProblem(
       await post({ amount: '1.001', currency: 'EUR', metadata: 'x', expiresInMinutes: -1 }),

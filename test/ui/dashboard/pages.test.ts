@@ -325,6 +325,23 @@ describe('settings', () => {
     for (const f of ['speedPolicy', 'tolerance', 'expiry', 'monitoring'])
       expect(bad.html).toContain(`<strong>${f}</strong>`);
   });
+
+  it('holds the expiry setting to INVOICE_EXPIRY_MAX_MINUTES, as the API does, and names the range', async () => {
+    const [before] = await ctx.db.sql`select invoice_expiry_minutes from merchants where id = ${merchantId}`;
+    // 43200 (30 days) was accepted before: a month-long rate lock.
+    const res = await c.post('/dashboard/settings', {
+      csrf,
+      speedPolicy: 'medium',
+      tolerance: '0',
+      expiry: '10081',
+      monitoring: '60',
+    });
+    expect(res.res.status).toBe(422);
+    expect(res.html).toContain('<strong>expiry</strong>');
+    expect(res.html).toContain('between 1 and 10080 minutes');
+    const [after] = await ctx.db.sql`select invoice_expiry_minutes from merchants where id = ${merchantId}`;
+    expect(after).toEqual(before);
+  });
 });
 
 describe('exports and overview', () => {
