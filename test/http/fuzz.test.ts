@@ -51,6 +51,7 @@ const COVERAGE: Record<string, Kind> = {
   'GET /openapi.json': 'api',
   'GET /docs': 'page',
   'GET /assets/:name': 'page',
+  'GET /favicon.ico': 'page',
   'GET /pay/:id': 'page',
   'GET /regulator': 'page',
   'GET /regulator/console.css': 'page',

@@ -209,7 +209,7 @@ describe('tenant isolation', () => {
     const other = await webhookMerchant(ctx);
     const { body } = await call(owner.key, 'POST', '/v1/webhooks', { url: HOOK });
     const id = body.id as string;
-    await call(owner.key, 'POST', '/v1/invoices', { amount: '100.00', currency: 'KZT' });
+    await call(owner.key, 'POST', '/v1/invoices', { amount: '15000.00', currency: 'KZT' });
     await fanOut(ctx.db.sql);
     const deliveries = await call(owner.key, 'GET', `/v1/webhooks/${id}/deliveries`);
     const deliveryId = deliveries.body.data[0].id as string;
@@ -246,7 +246,7 @@ describe('GET /v1/webhooks/{id}/deliveries', () => {
     const m = await webhookMerchant(ctx);
     const { body } = await call(m.key, 'POST', '/v1/webhooks', { url: HOOK });
     for (let i = 0; i < 5; i++)
-      await call(m.key, 'POST', '/v1/invoices', { amount: '100.00', currency: 'KZT' });
+      await call(m.key, 'POST', '/v1/invoices', { amount: '15000.00', currency: 'KZT' });
     await fanOut(ctx.db.sql);
 
     const seen: string[] = [];
