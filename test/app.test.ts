@@ -133,12 +133,12 @@ describe('GET /openapi.json', () => {
     expect(d.components.schemas.CreateInvoice!.properties.expiresInMinutes).toMatchObject({ maximum: 60 });
     const res = await small.request(
       '/v1/invoices',
-      jsonRequest(key, { amount: '1.00', currency: 'KZT', expiresInMinutes: 61 }),
+      jsonRequest(key, { amount: '15000.00', currency: 'KZT', expiresInMinutes: 61 }),
     );
     await expectProblem(res, 422, 'validation_failed');
     const fine = await small.request(
       '/v1/invoices',
-      jsonRequest(key, { amount: '1.00', currency: 'KZT', expiresInMinutes: 60 }),
+      jsonRequest(key, { amount: '15000.00', currency: 'KZT', expiresInMinutes: 60 }),
     );
     expect(fine.status).toBe(201);
   });
