@@ -2,7 +2,7 @@
 // project's node_modules, then used from plain Node ESM against the running gateway and type-checked
 // from TypeScript with NodeNext resolution, as the package's `exports` and `types` promise.
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -110,6 +110,15 @@ console.log(JSON.stringify({ status: read.status, same: read.id === invoice.id, 
   });
 
   it('type-checks from TypeScript with NodeNext resolution, and its types are not `any`', () => {
+    // The TypeScript examples of the merchant guide are checked against the package as installed.
+    const guide = readFileSync(path.join(ROOT, 'docs/merchant/README.md'), 'utf8');
+    const examples = [...guide.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+    expect(examples.filter((code) => code.includes("from '@alatau-pay/client")).length).toBe(examples.length);
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+    const exampleFiles = examples.map((code, i) => {
+      writeFileSync(path.join(consumer, `guide-${i}.ts`), code);
+      return `guide-${i}.ts`;
+    });
     writeFileSync(
       path.join(consumer, 'main.ts'),
       `import { AlatauClient, type Invoice } from '@alatau-pay/client';
@@ -137,9 +146,10 @@ export async function run(): Promise<string> {
           lib: ['ES2023', 'DOM'],
           strict: true,
           noEmit: true,
-          types: [],
+          types: ['node'],
+          typeRoots: [path.join(ROOT, 'node_modules/@types')],
         },
-        files: ['main.ts'],
+        files: ['main.ts', ...exampleFiles],
       }),
     );
     // Throws (with tsc's messages) on any type error, including an unused @ts-expect-error.
