@@ -34,7 +34,7 @@ interface Operation {
   responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
 }
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, Operation>>;
+  paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>> & { parameters?: Parameter[] }>;
   components?: { schemas?: Record<string, Schema> };
 }
 
@@ -187,7 +187,13 @@ export function generateClientSource(document: OpenApiDocument): string {
       if (seen.has(name)) throw new Error(`two operations would be named ${name} (${method} ${route})`);
       seen.add(name);
       const Name = pascal(name);
-      const params = op.parameters ?? [];
+      // Parameters declared on the path item apply to each of its operations unless an operation
+      // redeclares them (OpenAPI 3.1 §4.8.9).
+      const own = op.parameters ?? [];
+      const shared = (item.parameters ?? []).filter(
+        (p) => !own.some((o) => o.name === p.name && o.in === p.in),
+      );
+      const params = [...shared, ...own];
       const pathParams = params.filter((p) => p.in === 'path');
       const queryParams = params.filter((p) => p.in === 'query');
 

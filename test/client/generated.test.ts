@@ -68,3 +68,16 @@ describe('packages/client/src/generated.ts', () => {
     expect(nameFromPath(method, route)).toBe(name);
   });
 });
+
+describe('documents the completeness work will produce', () => {
+  it('takes path-item parameters and extra declared responses in its stride', async () => {
+    const doc = structuredClone(await currentDocument()) as OpenApiDocument;
+    const item = doc.paths['/v1/invoices/{id}']!;
+    item.parameters = item.get!.parameters;
+    delete item.get!.parameters;
+    item.get!.responses!['429'] = { content: { 'application/problem+json': { schema: {} } } };
+    const source = generateClientSource(doc);
+    expect(source).toContain('getInvoice(id: string, options?: RequestOptions): Promise<Invoice>');
+    expect(source).toContain("path: '/v1/invoices/{id}', pathParams: { id: id }");
+  });
+});
