@@ -92,6 +92,35 @@ describe('the generated API client', () => {
     expect((await client.listInvoices({ orderId: 'client-idem' })).data).toHaveLength(2);
   });
 
+  it('30 parallel creates with one Idempotency-Key make one invoice; the losers get a typed 409', async () => {
+    const key = `race-${crypto.randomUUID()}`;
+    const body = { amount: '300.00', currency: 'KZT' as const, orderId: 'client-race' };
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, () => client.createInvoice(body, { idempotencyKey: key })),
+    );
+    const ids = new Set(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : [])));
+    expect(ids.size).toBe(1);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        expect(r.reason).toBeInstanceOf(AlatauApiError);
+        expect((r.reason as AlatauApiError).status).toBe(409);
+      }
+    }
+    expect((await client.listInvoices({ orderId: 'client-race' })).data).toHaveLength(1);
+  });
+
+  it('NUL bytes and huge bodies come back as typed 4xx problems', async () => {
+    const nul = (await failure(client.getInvoice('inv_\u0000x'))) as AlatauApiError;
+    expect(nul).toBeInstanceOf(AlatauApiError);
+    expect(nul.status).toBeGreaterThanOrEqual(400);
+    expect(nul.status).toBeLessThan(500);
+    const huge = (await failure(
+      client.createInvoice({ amount: '1.00', currency: 'KZT', description: 'x'.repeat(2_000_000) }),
+    )) as AlatauApiError;
+    expect(huge).toBeInstanceOf(AlatauApiError);
+    expect([413, 422]).toContain(huge.status);
+  });
+
   it('turns a 422 problem into a typed AlatauApiError naming the field', async () => {
     const err = await failure(client.createInvoice({ amount: '12.345', currency: 'KZT' }));
     expect(err).toBeInstanceOf(AlatauApiError);
