@@ -107,7 +107,7 @@ console.log(JSON.stringify({ status: read.status, same: read.id === invoice.id, 
       problem: { status: 422, code: 'validation_failed', paths: ['amount'] },
       event: JSON.parse(body),
     });
-  });
+  }, 120_000);
 
   it('type-checks from TypeScript with NodeNext resolution, and its types are not `any`', () => {
     // The TypeScript examples of the merchant guide are checked against the package as installed.
@@ -159,5 +159,5 @@ export async function run(): Promise<string> {
       timeout: 120_000,
     });
     expect(readdirSync(consumer)).toContain('main.ts');
-  });
+  }, 120_000);
 });
