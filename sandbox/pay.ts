@@ -8,8 +8,9 @@ import { NETWORKS, parseOption } from '../src/chains/networks';
 import { sandboxEndpointsLive } from '../src/chains/sandbox-owner';
 import { readSandboxUtxo } from '../src/chains/utxo/backends/sandbox-file';
 import { fetchGateway, gatewayUrl } from './gateway';
+import { mine } from './litecoin';
 import { runPayEvmCli } from './pay-evm';
-import { runPayUtxoCli } from './pay-utxo';
+import { runPayUtxoCli, sandboxNode } from './pay-utxo';
 
 async function defaultOption(invoiceId: string): Promise<string> {
   const dataDir = process.env['DATA_DIR'] || '.data';
@@ -33,6 +34,47 @@ async function defaultOption(invoiceId: string): Promise<string> {
   );
 }
 
+interface CheckoutState {
+  status: string;
+  payments: { option: string; confirmations: number; confirmationsRequired: number; status: string }[];
+}
+
+/**
+ * The newcomer's path (no --option): after paying, mines the blocks the merchant's speed policy still
+ * needs on the UTXO chain and waits until the gateway settles the invoice, so the next command sees
+ * `settled`. An invoice that ends otherwise (expired, underpaid) is reported as it is.
+ */
+async function followToSettled(invoiceId: string, timeoutMs = 120_000): Promise<number> {
+  const url = `${gatewayUrl()}/v1/checkout/${encodeURIComponent(invoiceId)}`;
+  const until = Date.now() + timeoutMs;
+  const minedFor = new Set<string>();
+  let last = '';
+  while (Date.now() < until) {
+    const res = await fetchGateway(fetch, url);
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+    const s = (await res.json()) as CheckoutState;
+    if (s.status !== last) console.log(`  invoice ${invoiceId}: ${s.status}`);
+    last = s.status;
+    if (s.status === 'settled') return 0;
+    if (s.status === 'expired' || s.status === 'invalid') return 1;
+    for (const p of s.payments) {
+      const id = parseOption(p.option);
+      const missing = p.confirmationsRequired - p.confirmations;
+      if (!id || NETWORKS[id.network].family !== 'utxo' || missing <= 0 || minedFor.has(p.option)) continue;
+      if (id.network !== 'litecoin-regtest') continue;
+      const { rpc, wallet } = sandboxNode(id.network);
+      await mine(rpc, wallet, missing);
+      minedFor.add(p.option);
+      console.log(
+        `  mined ${missing} block(s) on ${id.network} (the merchant's speed policy needs ${p.confirmationsRequired})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  console.error(`invoice ${invoiceId} is still ${last} after ${timeoutMs / 1000} s; see ${url}`);
+  return 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'mine') return runPayUtxoCli(argv);
   const at = argv.indexOf('--option');
@@ -50,6 +92,15 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     argv = [...argv, '--option', option];
+    const id = parseOption(option)!;
+    const paid = NETWORKS[id.network].family === 'evm' ? await runPayEvmCli(argv) : await runPayUtxoCli(argv);
+    if (paid !== 0) return paid;
+    try {
+      return await followToSettled(invoiceId);
+    } catch (err) {
+      console.error((err as Error).message);
+      return 1;
+    }
   }
   const id = parseOption(option);
   if (!id) {

@@ -24,6 +24,7 @@ import type { Services } from './services';
 import { registerAssets } from './ui/assets';
 import { registerCheckoutPage } from './ui/checkout/routes';
 import { registerWebhookRoutes } from './webhooks/routes';
+import { registerSandboxReceiver } from './webhooks/sandbox-receiver';
 
 export type ServicesProvider = Services | ((c: Context) => Services);
 
@@ -148,6 +149,8 @@ export function createApp(config: Config, provider: ServicesProvider) {
   registerAssets(app);
   registerCheckoutPage(app);
   registerDashboard(app, config);
+  // Where the demo merchant's webhooks land in the sandbox; no such route in testnet or mainnet.
+  if (config.NETWORK_MODE === 'sandbox') registerSandboxReceiver(app);
 
   app.openapi(
     createRoute({

@@ -87,6 +87,7 @@ async function main() {
     const demo = await seedDemo(db.sql, services.keyMode, {
       scryptLogN: base.DASHBOARD_SCRYPT_LOG_N,
       regulatorScryptLogN: base.REGULATOR_SCRYPT_LOG_N,
+      webhook: { url: `${base.PUBLIC_URL}/sandbox/webhooks`, secretBox: services.secretBox },
     });
     // Printed once, on first start, for the person at the terminal: not a log line.
     const banner = formatDemoSeed(demo, base.PUBLIC_URL);

@@ -7,6 +7,9 @@ import { ConflictError } from './lib/errors';
 import type { KeyMode } from './merchants/apikeys';
 import { createMerchant } from './merchants/repository';
 import { createRegulator } from './regulator/accounts';
+import { createEndpoint } from './webhooks/repository';
+import { DEMO_WEBHOOK_SETTING } from './webhooks/sandbox-receiver';
+import type { SecretBox } from './webhooks/secrets';
 
 export const DEMO_EVM_PAYOUT = '0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f';
 
@@ -44,6 +47,11 @@ export interface SeedOptions {
   readonly scryptLogN?: number;
   /** Regulator scrypt cost (REGULATOR_SCRYPT_LOG_N). */
   readonly regulatorScryptLogN?: number;
+  /**
+   * The gateway's own sandbox receiver (`${PUBLIC_URL}/sandbox/webhooks`): the demo merchant gets an
+   * endpoint there, so a first paid invoice ends with a delivered webhook.
+   */
+  readonly webhook?: { readonly url: string; readonly secretBox: SecretBox };
 }
 
 /**
@@ -53,6 +61,7 @@ export interface SeedOptions {
 export async function seedDemo(sql: Sql, mode: KeyMode, opts: SeedOptions = {}): Promise<DemoSeed> {
   const merchant = await seedMerchant(sql, mode, opts);
   const regulator = await seedRegulator(sql, opts);
+  if (opts.webhook) await seedWebhook(sql, opts.webhook);
   return { ...(merchant ? { merchant } : {}), ...(regulator ? { regulator } : {}) };
 }
 
@@ -128,6 +137,33 @@ async function seedRegulator(sql: Sql, opts: SeedOptions): Promise<DemoRegulator
   }
 }
 
+/**
+ * The demo merchant's endpoint at the sandbox receiver: created when the demo merchant has no endpoint
+ * (so a database seeded before the receiver existed gets it too), and moved along when the gateway
+ * starts on another address, since it is the gateway's own. An endpoint the merchant made stays theirs.
+ */
+async function seedWebhook(sql: Sql, hook: NonNullable<SeedOptions['webhook']>): Promise<void> {
+  const [demo] = await sql`select value->>'merchantId' as id from settings where key = 'demo_seeded'`;
+  const merchantId = demo?.id as string | undefined;
+  if (!merchantId) return;
+  const [known] =
+    await sql`select value->>'endpointId' as id from settings where key = ${DEMO_WEBHOOK_SETTING}`;
+  if (known) {
+    await sql`update webhook_endpoints set url = ${hook.url}, updated_at = now()
+      where id = ${known.id} and merchant_id = ${merchantId} and deleted_at is null and url <> ${hook.url}`;
+    return;
+  }
+  const [any] =
+    await sql`select 1 from webhook_endpoints where merchant_id = ${merchantId} and deleted_at is null`;
+  if (any) return;
+  const { endpoint } = await createEndpoint(
+    { sql, secretBox: hook.secretBox, urlCheck: { allowPrivate: true } },
+    merchantId,
+    { url: hook.url },
+  );
+  await markSeeded(sql, DEMO_WEBHOOK_SETTING, { endpointId: endpoint.id });
+}
+
 /** The first-start message for the person at the terminal; empty when this start created nothing. */
 export function formatDemoSeed(demo: DemoSeed, publicUrl: string): string {
   let out = '';
@@ -137,7 +173,8 @@ export function formatDemoSeed(demo: DemoSeed, publicUrl: string): string {
       `\nSandbox demo merchant created (shown once):\n  merchant: ${m.merchantId}\n  API key:  ${m.apiKey}\n` +
       `  try:      curl -s -X POST ${publicUrl}/v1/invoices -H "Authorization: Bearer ${m.apiKey}" ` +
       `-H 'content-type: application/json' -d '{"amount":"15000.00","currency":"KZT"}'\n` +
-      `  dashboard: ${publicUrl}/dashboard  (${m.dashboard.email} / ${m.dashboard.password})\n`;
+      `  dashboard: ${publicUrl}/dashboard  (${m.dashboard.email} / ${m.dashboard.password})\n` +
+      `  webhooks: ${publicUrl}/sandbox/webhooks  (the sandbox receiver: what the demo merchant received)\n`;
   }
   if (demo.regulator) {
     const r = demo.regulator;

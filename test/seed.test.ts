@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordHasher } from '../src/auth/passwords';
 import { authenticateRegulatorKey, createRegulator, signIn } from '../src/regulator/accounts';
 import { DEMO_REGULATOR_EMAIL, formatDemoSeed, seedDemo } from '../src/seed';
+import { createSecretBox, generateEncryptionKey } from '../src/webhooks/secrets';
 import { freshDatabase, type TestDatabase } from './helpers/db';
 
 const URL_ = 'http://gateway.test';
@@ -117,5 +118,44 @@ describe('seedDemo when the demo email is already taken', () => {
     expect(r!.id).toBe(existing.regulator.id);
     expect(await seedDemo(db.sql, 'test', FAST)).toEqual({});
     expect(await counts(db)).toEqual({ merchants: 1, regulators: 1 });
+  });
+});
+
+describe('seedDemo and the sandbox webhook receiver', () => {
+  let db: TestDatabase;
+  const box = createSecretBox(generateEncryptionKey());
+  const hook = (port: number) => ({ url: `http://127.0.0.1:${port}/sandbox/webhooks`, secretBox: box });
+  beforeAll(async () => {
+    db = await freshDatabase();
+  });
+  afterAll(() => db?.close());
+
+  it('a database seeded before the receiver existed gets the endpoint on its next start, once', async () => {
+    await seedDemo(db.sql, 'test', FAST); // the earlier start: no webhook option then
+    expect(await db.sql`select 1 from webhook_endpoints`).toHaveLength(0);
+    await seedDemo(db.sql, 'test', { ...FAST, webhook: hook(8787) });
+    await seedDemo(db.sql, 'test', { ...FAST, webhook: hook(8787) });
+    const rows = await db.sql`select url from webhook_endpoints`;
+    expect(rows.map((r) => r.url)).toEqual(['http://127.0.0.1:8787/sandbox/webhooks']);
+  });
+
+  it('follows the gateway to another port', async () => {
+    await seedDemo(db.sql, 'test', { ...FAST, webhook: hook(9101) });
+    const rows = await db.sql`select url from webhook_endpoints where deleted_at is null`;
+    expect(rows.map((r) => r.url)).toEqual(['http://127.0.0.1:9101/sandbox/webhooks']);
+  });
+
+  it('leaves a demo merchant that has its own endpoint alone', async () => {
+    const fresh = await freshDatabase();
+    try {
+      const demo = await seedDemo(fresh.sql, 'test', FAST);
+      await fresh.sql`insert into webhook_endpoints (id, merchant_id, url, events, secret_ciphertext)
+        values ('whk_01jbz0000000000000000000aa', ${demo.merchant!.merchantId}, 'https://shop.test/hooks', '{}', 'x')`;
+      await seedDemo(fresh.sql, 'test', { ...FAST, webhook: hook(8787) });
+      const rows = await fresh.sql`select url from webhook_endpoints`;
+      expect(rows.map((r) => r.url)).toEqual(['https://shop.test/hooks']);
+    } finally {
+      await fresh.close();
+    }
   });
 });
