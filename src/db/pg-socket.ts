@@ -14,6 +14,13 @@ const GSSENC_REQUEST = 80877104;
 const MAX_STARTUP_BYTES = 10_000;
 /** A single message may be large (a COPY row, a big jsonb), but not unbounded. */
 const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+/**
+ * A client that holds the session (a transaction open, a batch unfinished) and then goes silent (a
+ * CLI suspended with Ctrl-Z, a hung process) would stall every other client, the gateway included:
+ * after this long it is disconnected and its transaction rolled back, as PostgreSQL's
+ * idle_in_transaction_session_timeout would.
+ */
+const DEFAULT_IDLE_HOLD_MS = 60_000;
 
 export interface PgSocketServer {
   readonly host: string;
@@ -57,15 +64,18 @@ class Connection {
   private started = false;
   private busy = false;
   private closed = false;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly socket: Socket,
     private readonly db: PGlite,
     private readonly lock: SessionLock,
     private readonly onClose: (c: Connection) => void,
+    private readonly idleHoldMs: number,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      clearTimeout(this.idleTimer);
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
       void this.drain();
     });
@@ -100,7 +110,15 @@ class Connection {
       for (;;) {
         if (this.closed) return;
         const msg = this.next();
-        if (!msg) return;
+        if (!msg) {
+          // Waiting for this client while it holds the session: not for ever.
+          if (this.lock.holds(this)) {
+            clearTimeout(this.idleTimer);
+            this.idleTimer = setTimeout(() => this.close(), this.idleHoldMs);
+            this.idleTimer.unref?.();
+          }
+          return;
+        }
         if (msg.type === undefined) {
           const code = Buffer.from(msg.bytes).readInt32BE(4);
           if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
@@ -144,6 +162,7 @@ class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
     this.socket.destroy();
     // Still queued for the session: leave the queue (the waiting drain() wakes, sees closed, stops).
     if (!this.lock.holds(this)) this.lock.release(this);
@@ -166,14 +185,15 @@ class Connection {
 /** Serves `db` on host:port (port 0: a free one chosen by the OS at listen time). */
 export async function servePglite(
   db: PGlite,
-  opts: { host?: string; port?: number } = {},
+  opts: { host?: string; port?: number; idleHoldMs?: number } = {},
 ): Promise<PgSocketServer> {
   const host = opts.host ?? '127.0.0.1';
+  const idleHoldMs = opts.idleHoldMs ?? DEFAULT_IDLE_HOLD_MS;
   const lock = new SessionLock();
   const connections = new Set<Connection>();
   await db.waitReady;
   const server: Server = createServer((socket) => {
-    connections.add(new Connection(socket, db, lock, (c) => connections.delete(c)));
+    connections.add(new Connection(socket, db, lock, (c) => connections.delete(c), idleHoldMs));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
