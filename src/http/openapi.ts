@@ -1,7 +1,7 @@
 // The OpenAPI document is the contract. Routes declare what is theirs (bodies, their own problems,
 // Location); what every route shares is added here once, from facts about the route: public routes get
-// `security: []`, authenticated ones 401 and 429, any input 422, /v1 400 (unknown parameter), bodies
-// 413/415, every answer X-Request-Id. The same document drives the unknown-parameter check and the 405.
+// `security: []`, authenticated ones 401, 403 and 429, any input 422, /v1 400 (unknown parameter),
+// 500 and 503, bodies 413/415, every answer X-Request-Id. The same document drives the unknown-parameter check and the 405.
 import type { MiddlewareHandler } from 'hono';
 import { ProblemSchema } from '../invoices/schema';
 import { AppError } from '../lib/errors';
@@ -16,7 +16,8 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   415: 'Body not application/json',
   422: 'Invalid fields (named in `errors`)',
   429: 'Too many failed authentications; retry after Retry-After seconds',
-  503: 'Temporarily unavailable',
+  500: 'Unexpected failure, logged; quote the requestId',
+  503: 'Temporarily unavailable (a dependency such as the database); retry',
 };
 
 export const RETRY_AFTER = {
@@ -73,7 +74,7 @@ export function completeDocument<D>(doc: D): D {
     },
   };
   d.components.schemas ??= {};
-  const shared = problemResponses(400, 401, 413, 415, 422, 429);
+  const shared = problemResponses(400, 401, 403, 413, 415, 422, 429, 500, 503);
   const problemRef = { $ref: '#/components/schemas/Problem' };
   const add = (op: Json, status: number) => {
     if (op.responses[status]) return;
@@ -92,10 +93,15 @@ export function completeDocument<D>(doc: D): D {
       if (!op.security || op.security.length === 0) op.security = [];
       else {
         add(op, 401);
+        add(op, 403); // a key of the other kind (merchant vs regulator)
         add(op, 429);
       }
       const params = [...(item.parameters ?? []), ...(op.parameters ?? [])];
-      if (path.startsWith('/v1/')) add(op, 400);
+      if (path.startsWith('/v1/')) {
+        add(op, 400);
+        add(op, 500);
+        add(op, 503);
+      }
       if (params.length > 0 || op.requestBody) add(op, 422);
       if (op.requestBody) {
         add(op, 413);

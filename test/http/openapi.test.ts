@@ -82,8 +82,10 @@ describe('the document', () => {
     for (const { path, method, op } of operations()) {
       const statuses = Object.keys(op.responses);
       const where = `${method} ${path}`;
-      if (op.security.length > 0) expect(statuses, where).toEqual(expect.arrayContaining(['401', '429']));
-      if (path.startsWith('/v1/')) expect(statuses, where).toContain('400');
+      if (op.security.length > 0)
+        expect(statuses, where).toEqual(expect.arrayContaining(['401', '403', '429']));
+      if (path.startsWith('/v1/'))
+        expect(statuses, where).toEqual(expect.arrayContaining(['400', '500', '503']));
       if (op.parameters?.length || op.requestBody) expect(statuses, where).toContain('422');
       if (op.requestBody) expect(statuses, where).toEqual(expect.arrayContaining(['413', '415']));
       if (op.responses['429']) expect(op.responses['429'].headers['Retry-After'].required).toBe(true);
