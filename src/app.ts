@@ -17,7 +17,9 @@ import {
   matchPath,
   pathMatchers,
   problemResponses,
+  type RouteEntry,
   rejectUnknownQuery,
+  routeEntries,
 } from './http/openapi';
 import { onError, problemResponse } from './http/problem';
 import { registerInvoiceRoutes } from './invoices/routes';
@@ -131,7 +133,8 @@ export function createApp(config: Config, provider: ServicesProvider) {
     built ??= openapiDoc();
     return built;
   };
-  app.use('/v1/*', rejectUnknownQuery(documentOnce));
+  const routes = () => routeEntries(app.openAPIRegistry.definitions);
+  app.use('/v1/*', rejectUnknownQuery(routes));
 
   const authed = merchantAuth();
   // '/v1/invoices/*' also matches '/v1/invoices': registering both would authenticate twice.
@@ -287,12 +290,15 @@ export function createApp(config: Config, provider: ServicesProvider) {
   });
 
   // A documented path asked with another method: 405 with Allow, not 404.
-  let matchers: ReturnType<typeof pathMatchers> | undefined;
+  let index: { entries: RouteEntry[]; matchers: ReturnType<typeof pathMatchers> } | undefined;
   app.notFound((c) => {
-    matchers ??= pathMatchers(documentOnce());
-    const template = matchPath(matchers, c.req.path);
+    if (!index) {
+      const entries = routes();
+      index = { entries, matchers: pathMatchers(entries.map((r) => r.path)) };
+    }
+    const template = matchPath(index.matchers, c.req.path);
     if (template) {
-      const allow = allowedMethods(documentOnce(), template);
+      const allow = allowedMethods(index.entries, template);
       return problemResponse(
         c,
         405,

@@ -115,15 +115,38 @@ export function completeDocument<D>(doc: D): D {
   return doc;
 }
 
+/** What the middleware needs of each documented operation, read from the registry (cheap), not the document. */
+export interface RouteEntry {
+  readonly method: string;
+  readonly path: string;
+  /** Declared query parameter names; undefined: not knowable here, so not checked. */
+  readonly query: readonly string[] | undefined;
+}
+
+/** The routes registered with @hono/zod-openapi (app.openAPIRegistry.definitions). */
+export function routeEntries(definitions: readonly unknown[]): RouteEntry[] {
+  const out: RouteEntry[] = [];
+  for (const d of definitions as Json[]) {
+    if (d.type !== 'route') continue;
+    const q = d.route.request?.query;
+    out.push({
+      method: String(d.route.method).toUpperCase(),
+      path: d.route.path,
+      query: q === undefined ? [] : q.shape ? Object.keys(q.shape) : undefined,
+    });
+  }
+  return out;
+}
+
 interface PathMatcher {
   readonly template: string;
   readonly re: RegExp;
   readonly params: number;
 }
 
-/** The document's path templates as matchers, static segments before parameters. */
-export function pathMatchers(doc: unknown): PathMatcher[] {
-  return Object.keys((doc as Json).paths ?? {})
+/** Path templates as matchers, static segments before parameters. */
+export function pathMatchers(paths: Iterable<string>): PathMatcher[] {
+  return [...new Set(paths)]
     .map((template) => {
       const parts = template.split(/(\{[^}]+\})/);
       const re = new RegExp(
@@ -139,9 +162,11 @@ export function matchPath(matchers: readonly PathMatcher[], path: string): strin
 }
 
 /** The documented methods of a path template, upper case (HEAD wherever GET is). */
-export function allowedMethods(doc: unknown, template: string): string[] {
-  const item = (doc as Json).paths[template] ?? {};
-  const out = METHODS.filter((m) => item[m]).map((m) => m.toUpperCase());
+export function allowedMethods(routes: readonly RouteEntry[], template: string): string[] {
+  const order = METHODS.map((m) => m.toUpperCase());
+  const out = [...new Set(routes.filter((r) => r.path === template).map((r) => r.method))].sort(
+    (a, b) => order.indexOf(a) - order.indexOf(b),
+  );
   if (out.includes('GET') && !out.includes('HEAD')) out.splice(out.indexOf('GET') + 1, 0, 'HEAD');
   return out;
 }
@@ -150,24 +175,16 @@ export function allowedMethods(doc: unknown, template: string): string[] {
  * Stripe's rule: a query parameter the operation does not declare is refused (400, naming it) rather
  * than silently ignored, so a misspelt filter cannot quietly return everything.
  */
-export function rejectUnknownQuery(document: () => unknown): MiddlewareHandler {
-  let known: { matchers: PathMatcher[]; names: Map<string, Set<string>> } | undefined;
+export function rejectUnknownQuery(routes: () => readonly RouteEntry[]): MiddlewareHandler {
+  let known: { matchers: PathMatcher[]; names: Map<string, Set<string> | undefined> } | undefined;
   return async (c, next) => {
     if (!c.req.url.includes('?')) return next();
     if (!known) {
-      const doc = document() as Json;
-      const names = new Map<string, Set<string>>();
-      for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
-        for (const m of METHODS) {
-          if (!item[m]) continue;
-          const params = [...(item.parameters ?? []), ...(item[m].parameters ?? [])];
-          names.set(
-            `${m.toUpperCase()} ${path}`,
-            new Set(params.filter((p: Json) => p.in === 'query').map((p: Json) => p.name as string)),
-          );
-        }
-      }
-      known = { matchers: pathMatchers(doc), names };
+      const list = routes();
+      known = {
+        matchers: pathMatchers(list.map((r) => r.path)),
+        names: new Map(list.map((r) => [`${r.method} ${r.path}`, r.query && new Set(r.query)])),
+      };
     }
     const template = matchPath(known.matchers, c.req.path);
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;

@@ -44,7 +44,7 @@ export function contractChecker(doc: Json): ContractChecker {
     const [, kind, name] = /^#\/components\/(\w+)\/(.+)$/.exec(o.$ref)!;
     return doc.components[kind!][name!];
   };
-  const matchers = pathMatchers(doc);
+  const matchers = pathMatchers(Object.keys(doc.paths));
   const seen = new Map<string, number>();
 
   async function check(methodIn: string, path: string, res: Response): Promise<void> {
