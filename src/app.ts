@@ -12,9 +12,18 @@ import { schemaReady } from './db/ready';
 import { type AppEnv, merchantAuth } from './http/auth';
 import { renderDocs } from './http/docs';
 import { refuseNul } from './http/nul';
+import {
+  allowedMethods,
+  completeDocument,
+  matchPath,
+  pathMatchers,
+  problemResponses,
+  type RouteEntry,
+  rejectUnknownQuery,
+  routeEntries,
+} from './http/openapi';
 import { onError, problemResponse } from './http/problem';
 import { registerInvoiceRoutes } from './invoices/routes';
-import { ProblemSchema } from './invoices/schema';
 import { type FieldError, ValidationError } from './lib/errors';
 import { newId } from './lib/ids';
 import { decimalToString } from './lib/money';
@@ -124,17 +133,54 @@ export function createApp(config: Config, provider: ServicesProvider) {
   });
 
   app.use('*', refuseNul());
+  // The document is complete once createApp returns; built once, on first use.
+  let built: ReturnType<typeof openapiDoc> | undefined;
+  const documentOnce = () => {
+    built ??= openapiDoc();
+    return built;
+  };
+  const routes = () => routeEntries(app.openAPIRegistry.definitions);
+  app.use('/v1/*', rejectUnknownQuery(routes));
 
   const authed = merchantAuth();
   // '/v1/invoices/*' also matches '/v1/invoices': registering both would authenticate twice.
   app.use('/v1/invoices/*', authed);
   app.use('/v1/rates', authed);
 
-  app.get('/healthz', (c) => c.json({ ok: true }));
-  app.get('/readyz', async (c) => {
-    const ready = await schemaReady(c.get('services').sql).catch(() => false);
-    return c.json({ ready }, ready ? 200 : 503);
+  const probe = (path: string, operationId: string, summary: string) => ({
+    method: 'get' as const,
+    path,
+    operationId,
+    tags: ['Operations'],
+    summary,
+    security: [],
   });
+  app.openapi(
+    createRoute({
+      ...probe('/healthz', 'getHealth', 'Liveness: the process answers'),
+      responses: {
+        200: {
+          description: 'Alive',
+          content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } },
+        },
+      },
+    }),
+    (c) => c.json({ ok: true as const }, 200),
+  );
+  const Ready = z.object({ ready: z.boolean() });
+  app.openapi(
+    createRoute({
+      ...probe('/readyz', 'getReadiness', 'Readiness: the database answers and its schema is current'),
+      responses: {
+        200: { description: 'Ready', content: { 'application/json': { schema: Ready } } },
+        503: { description: 'Not ready', content: { 'application/json': { schema: Ready } } },
+      },
+    }),
+    async (c) => {
+      const ready = await schemaReady(c.get('services').sql).catch(() => false);
+      return ready ? c.json({ ready }, 200) : c.json({ ready }, 503);
+    },
+  );
 
   registerInvoiceRoutes(app, {
     metadataLimitBytes: config.METADATA_LIMIT_BYTES,
@@ -156,6 +202,7 @@ export function createApp(config: Config, provider: ServicesProvider) {
     createRoute({
       method: 'get',
       path: '/v1/rates',
+      operationId: 'getRates',
       tags: ['Rates'],
       summary: 'Current tenge rates with their sources',
       security: [{ bearer: [] }],
@@ -183,14 +230,7 @@ export function createApp(config: Config, provider: ServicesProvider) {
             },
           },
         },
-        422: {
-          description: 'Unknown asset',
-          content: { 'application/problem+json': { schema: ProblemSchema } },
-        },
-        503: {
-          description: 'No rate available',
-          content: { 'application/problem+json': { schema: ProblemSchema } },
-        },
+        ...problemResponses(422, 503),
       },
     }),
     async (c) => {
@@ -236,25 +276,48 @@ export function createApp(config: Config, provider: ServicesProvider) {
     description: 'sk_test_… / sk_live_…',
   });
   const openapiDoc = () =>
-    app.getOpenAPI31Document({
-      openapi: '3.1.0',
-      info: {
-        title: 'alatau-pay API',
-        version: '1',
-        description: 'Crypto payments priced in tenge for the merchants of Alatau City.',
-      },
-      servers: [{ url: config.PUBLIC_URL }],
-    });
-  app.get('/openapi.json', (c) => c.json(openapiDoc()));
+    completeDocument(
+      app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: 'alatau-pay API',
+          version: '1',
+          description: 'Crypto payments priced in tenge for the merchants of Alatau City.',
+          license: { name: 'MIT', url: 'https://spdx.org/licenses/MIT.html' },
+        },
+        servers: [{ url: config.PUBLIC_URL }],
+      }),
+    );
+  app.get('/openapi.json', (c) => c.json(documentOnce()));
   app.get('/docs', (c) => {
     c.header(
       'Content-Security-Policy',
       "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     );
-    return c.html(renderDocs(openapiDoc() as never));
+    return c.html(renderDocs(documentOnce() as never));
   });
 
-  app.notFound((c) => problemResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  // A documented path asked with another method: 405 with Allow, not 404.
+  let index: { entries: RouteEntry[]; matchers: ReturnType<typeof pathMatchers> } | undefined;
+  app.notFound((c) => {
+    if (!index) {
+      const entries = routes();
+      index = { entries, matchers: pathMatchers(entries.map((r) => r.path)) };
+    }
+    const template = matchPath(index.matchers, c.req.path);
+    if (template) {
+      const allow = allowedMethods(index.entries, template);
+      return problemResponse(
+        c,
+        405,
+        'method_not_allowed',
+        `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(', ')}`,
+        undefined,
+        { Allow: allow.join(', ') },
+      );
+    }
+    return problemResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+  });
   app.onError((err, c) => onError(c.get('services')?.logger ?? console_logger)(err, c));
   return app;
 }

@@ -18,10 +18,10 @@ import {
 } from '../chains/evm/intents';
 import { NETWORKS, parseOption } from '../chains/networks';
 import type { AppEnv } from '../http/auth';
+import { problemResponses } from '../http/openapi';
 import { clientAddress } from '../http/ratelimit';
 import { takeRequest } from '../http/request-limits';
 import { loadInvoice } from '../invoices/repository';
-import { ProblemSchema } from '../invoices/schema';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { isId } from '../lib/ids';
 import { parseDecimal, quoteAtomic } from '../lib/money';
@@ -257,23 +257,14 @@ export async function createPaymentIntent(
   };
 }
 
-const problems = (...codes: number[]) =>
-  Object.fromEntries(
-    codes.map((s) => [
-      s,
-      {
-        description: 'Problem details (RFC 9457)',
-        content: { 'application/problem+json': { schema: ProblemSchema } },
-      },
-    ]),
-  );
-
 export function registerIntentRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(
     createRoute({
       method: 'post',
       path: '/v1/checkout/{id}/intents',
+      operationId: 'createPaymentIntent',
       tags: ['Checkout'],
+      security: [],
       summary: 'A signed payment intent for a browser wallet (EVM options)',
       description:
         'Screens the payer, then signs an EIP-712 intent for the amount still due. Send `to`/`data`/`value` ' +
@@ -292,7 +283,7 @@ export function registerIntentRoutes(app: OpenAPIHono<AppEnv>) {
           description: 'The transaction to send',
           content: { 'application/json': { schema: IntentResponseSchema } },
         },
-        ...problems(403, 404, 409, 413, 415, 422, 429, 503),
+        ...problemResponses(403, 404, 409, 413, 415, 422, 429, 503),
       },
     }),
     async (c) => {

@@ -4,8 +4,9 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { NETWORKS } from '../chains/networks';
 import type { AppEnv } from '../http/auth';
+import { problemResponses } from '../http/openapi';
 import { type Invoice, loadInvoice } from '../invoices/repository';
-import { ProblemSchema } from '../invoices/schema';
+import { InvoiceSchema } from '../invoices/schema';
 import { requiredConfirmations } from '../invoices/state';
 import { NotFoundError } from '../lib/errors';
 import { isId } from '../lib/ids';
@@ -100,33 +101,102 @@ const IdParam = z.object({
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
 
+const Kzt = z.string().openapi({ example: '15000.00' });
+const Atomic = z.string().regex(/^\d+$/).openapi({ description: 'Smallest units, as a decimal string' });
+export const CheckoutSchema = z
+  .object({
+    id: z.string().openapi({ example: 'inv_01jd8x3q4m5n6p7r8s9t0v1w2x' }),
+    status: InvoiceSchema.shape.status,
+    additionalStatus: InvoiceSchema.shape.additionalStatus,
+    underReview: z.boolean().openapi({ description: 'Being reviewed; never why' }),
+    merchant: z.object({ name: z.string() }),
+    description: z.string().nullable(),
+    amount: Kzt,
+    amountPaid: Kzt,
+    amountDue: Kzt,
+    currency: z.string(),
+    expiresAt: z.string().datetime(),
+    serverTime: z.string().datetime(),
+    redirectUrl: z.string().nullable().openapi({ description: 'Set once the invoice is paid' }),
+    paymentOptions: z.array(
+      z.object({
+        option: z.string(),
+        asset: z.string(),
+        network: z.string(),
+        chainId: z.number().int().nullable(),
+        address: z.string(),
+        amount: z.string(),
+        amountAtomic: Atomic,
+        amountDue: z.string(),
+        amountDueAtomic: Atomic,
+        decimals: z.number().int(),
+        kztPerUnit: z.string(),
+        uri: z.string(),
+        dueUri: z.string(),
+        details: z
+          .object({ tokenAddress: z.string().optional(), routerAddress: z.string().optional() })
+          .openapi({ description: 'What a browser wallet needs for EVM tokens' }),
+      }),
+    ),
+    payments: z.array(
+      z.object({
+        option: z.string(),
+        txid: z.string(),
+        amountKzt: Kzt,
+        confirmations: z.number().int(),
+        confirmationsRequired: z.number().int(),
+        status: z.enum(['seen', 'confirmed', 'reorged', 'replaced']),
+        seenAt: z.string().datetime(),
+      }),
+    ),
+  })
+  .openapi('Checkout');
+
 export function registerCheckoutRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/checkout/{id}',
+      operationId: 'getCheckout',
       tags: ['Checkout'],
       summary: "An invoice's public status for its checkout page",
+      security: [],
       request: { params: IdParam },
       responses: {
         200: {
           description: 'Public checkout status',
-          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+          content: { 'application/json': { schema: CheckoutSchema } },
         },
-        404: {
-          description: 'Unknown invoice',
-          content: { 'application/problem+json': { schema: ProblemSchema } },
-        },
+        ...problemResponses(404),
       },
     }),
     async (c) => {
       const services = c.get('services');
       await services.checkInvoice?.(c.req.valid('param').id).catch(() => {});
       c.header('Cache-Control', 'no-store');
-      return c.json(await loadCheckout(services, c.req.valid('param').id), 200);
+      return c.json(
+        (await loadCheckout(services, c.req.valid('param').id)) as z.infer<typeof CheckoutSchema>,
+        200,
+      );
     },
   );
 
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/v1/checkout/{id}/events',
+    operationId: 'streamCheckoutEvents',
+    tags: ['Checkout'],
+    summary: 'Server-sent events: a `status` event (the Checkout object) at once and on every change',
+    security: [],
+    request: { params: IdParam },
+    responses: {
+      200: {
+        description: 'An event stream that ends after a while (EventSource reconnects)',
+        content: { 'text/event-stream': { schema: z.string() } },
+      },
+      ...problemResponses(404),
+    },
+  });
   // Server-sent events: the state is polled from PostgreSQL (LISTEN/NOTIFY is not delivered by the
   // embedded database), sent when it changes; the stream ends after a while and EventSource reconnects.
   app.get('/v1/checkout/:id/events', async (c) => {

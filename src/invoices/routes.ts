@@ -7,23 +7,14 @@ import {
   requestFingerprint,
   withIdempotency,
 } from '../http/idempotency';
+import { IDEMPOTENT_REPLAYED_HEADER, LOCATION_HEADER, problemResponses } from '../http/openapi';
 import { NotFoundError, ValidationError } from '../lib/errors';
 import { isId } from '../lib/ids';
 import { createInvoiceWithJson } from './create';
 import { invoiceToJson, listInvoicePage, loadInvoice } from './repository';
-import { createInvoiceSchema, InvoiceSchema, ListQuerySchema, ProblemSchema } from './schema';
+import { createInvoiceSchema, InvoiceSchema, ListQuerySchema } from './schema';
 import { cancelInvoiceNow } from './state';
 
-const problems = (...codes: number[]) =>
-  Object.fromEntries(
-    codes.map((s) => [
-      s,
-      {
-        description: 'Problem details (RFC 9457)',
-        content: { 'application/problem+json': { schema: ProblemSchema } },
-      },
-    ]),
-  );
 const security = [{ bearer: [] }];
 const IdParam = z.object({
   id: z
@@ -42,6 +33,7 @@ export function registerInvoiceRoutes(
     createRoute({
       method: 'post',
       path: '/v1/invoices',
+      operationId: 'createInvoice',
       tags: ['Invoices'],
       summary: 'Create an invoice priced in tenge',
       security,
@@ -52,8 +44,12 @@ export function registerInvoiceRoutes(
         }),
       },
       responses: {
-        201: { description: 'Created', content: { 'application/json': { schema: InvoiceSchema } } },
-        ...problems(400, 401, 409, 413, 415, 422, 503),
+        201: {
+          description: 'Created (or the stored answer to the same Idempotency-Key)',
+          headers: { ...LOCATION_HEADER, ...IDEMPOTENT_REPLAYED_HEADER },
+          content: { 'application/json': { schema: InvoiceSchema } },
+        },
+        ...problemResponses(400, 401, 409, 413, 415, 422, 503),
       },
     }),
     async (c) => {
@@ -88,13 +84,14 @@ export function registerInvoiceRoutes(
     createRoute({
       method: 'get',
       path: '/v1/invoices/{id}',
+      operationId: 'getInvoice',
       tags: ['Invoices'],
       summary: 'Get an invoice',
       security,
       request: { params: IdParam },
       responses: {
         200: { description: 'The invoice', content: { 'application/json': { schema: InvoiceSchema } } },
-        ...problems(401, 404),
+        ...problemResponses(401, 404),
       },
     }),
     async (c) => {
@@ -112,6 +109,7 @@ export function registerInvoiceRoutes(
     createRoute({
       method: 'get',
       path: '/v1/invoices',
+      operationId: 'listInvoices',
       tags: ['Invoices'],
       summary: 'List invoices, newest first',
       security,
@@ -125,7 +123,7 @@ export function registerInvoiceRoutes(
             },
           },
         },
-        ...problems(401, 422),
+        ...problemResponses(401, 422),
       },
     }),
     async (c) => {
@@ -159,6 +157,7 @@ export function registerInvoiceRoutes(
     createRoute({
       method: 'post',
       path: '/v1/invoices/{id}/cancel',
+      operationId: 'cancelInvoice',
       tags: ['Invoices'],
       summary: 'Cancel a new invoice that has received no payment',
       security,
@@ -168,7 +167,7 @@ export function registerInvoiceRoutes(
           description: 'The invalidated invoice',
           content: { 'application/json': { schema: InvoiceSchema } },
         },
-        ...problems(401, 404, 409),
+        ...problemResponses(401, 404, 409),
       },
     }),
     async (c) => {

@@ -13,23 +13,13 @@ import { listCheckpoints, verifyCheckpoints } from '../audit/checkpoints';
 import { verifyAuditChain } from '../audit/log';
 import { NETWORK_IDS } from '../chains/networks';
 import type { AppEnv } from '../http/auth';
-import { ProblemSchema } from '../invoices/schema';
+import { problemResponses } from '../http/openapi';
 import { NotFoundError, ValidationError } from '../lib/errors';
 import { isId } from '../lib/ids';
 import { parseKzt } from '../lib/money';
 import { currentRegulator, regulatorAuth } from './auth';
 import { caseDetailToJson, caseSummaryToJson, reportSummaryToJson } from './json';
 
-const problems = (...codes: number[]) =>
-  Object.fromEntries(
-    codes.map((s) => [
-      s,
-      {
-        description: 'Problem details (RFC 9457)',
-        content: { 'application/problem+json': { schema: ProblemSchema } },
-      },
-    ]),
-  );
 const security = [{ regulator: [] }];
 const tags = ['Regulator'];
 
@@ -208,6 +198,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/regulator/cases',
+      operationId: 'listCases',
       tags,
       summary: 'The case queue, earliest deadline first',
       security,
@@ -221,7 +212,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
             },
           },
         },
-        ...problems(401, 403, 422),
+        ...problemResponses(401, 403, 422),
       },
     }),
     async (c) => {
@@ -240,13 +231,14 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/regulator/cases/{id}',
+      operationId: 'getCase',
       tags,
       summary: 'A case with its payment, screening reasons, timeline and reports',
       security,
       request: { params: IdParam('case_01jd8x3q4m5n6p7r8s9t0v1w2x') },
       responses: {
         200: { description: 'The case', content: { 'application/json': { schema: CaseDetailSchema } } },
-        ...problems(401, 403, 404),
+        ...problemResponses(401, 403, 404),
       },
     }),
     async (c) => {
@@ -261,6 +253,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'post',
       path: '/v1/regulator/cases/{id}/decisions',
+      operationId: 'decideCase',
       tags,
       summary: 'Decide a case (a reason is required; a severe case needs two regulators to clear)',
       security,
@@ -289,7 +282,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
             },
           },
         },
-        ...problems(401, 403, 404, 409, 415, 422),
+        ...problemResponses(401, 403, 404, 409, 415, 422),
       },
     }),
     async (c) => {
@@ -317,13 +310,14 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/regulator/reports/{id}',
+      operationId: 'getReport',
       tags,
       summary: 'A report (FM-1 draft and IVMS101 data)',
       security,
       request: { params: IdParam('rep_01jd8x3q4m5n6p7r8s9t0v1w2x') },
       responses: {
         200: { description: 'The report', content: { 'application/json': { schema: ReportSummarySchema } } },
-        ...problems(401, 403, 404),
+        ...problemResponses(401, 403, 404),
       },
     }),
     async (c) => {
@@ -336,13 +330,14 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/regulator/reports/{id}/fm1.xml',
+      operationId: 'getReportFm1',
       tags,
       summary: "The FM-1 draft in the AFM's XML format (UTF-16 with BOM, unsigned)",
       security,
       request: { params: IdParam('rep_01jd8x3q4m5n6p7r8s9t0v1w2x') },
       responses: {
         200: { description: 'FM-1 XML', content: { 'application/xml': { schema: z.string() } } },
-        ...problems(401, 403, 404),
+        ...problemResponses(401, 403, 404),
       },
     }),
     async (c) => {
@@ -355,6 +350,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/regulator/reports/{id}/ivms101.json',
+      operationId: 'getReportIvms101',
       tags,
       summary: 'Travel-rule data (IVMS101) of the reported transfer',
       security,
@@ -364,7 +360,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
           description: 'IVMS101 JSON',
           content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
         },
-        ...problems(401, 403, 404),
+        ...problemResponses(401, 403, 404),
       },
     }),
     async (c) => {
@@ -394,6 +390,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/regulator/audit/verify',
+      operationId: 'verifyAuditChain',
       tags,
       summary: 'Re-computes the audit hash chain and checks it against every signed checkpoint',
       description:
@@ -422,7 +419,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
             },
           },
         },
-        ...problems(401, 403),
+        ...problemResponses(401, 403),
       },
     }),
     async (c) => {
@@ -452,6 +449,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/regulator/audit/checkpoints',
+      operationId: 'listAuditCheckpoints',
       tags,
       summary: "Signed checkpoints of the audit chain's head, oldest first, for regulators to keep",
       description:
@@ -483,7 +481,7 @@ export function registerRegulatorApi(app: OpenAPIHono<AppEnv>) {
             },
           },
         },
-        ...problems(401, 403, 422),
+        ...problemResponses(401, 403, 422),
       },
     }),
     async (c) => {

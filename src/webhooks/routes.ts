@@ -1,7 +1,9 @@
 // Merchant webhook API (SPEC section 6): endpoints, their delivery log, redelivery, secret rotation.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type AppEnv, merchantAuth } from '../http/auth';
-import { ProblemSchema } from '../invoices/schema';
+import { checkIdempotencyKey, requestFingerprint, withIdempotency } from '../http/idempotency';
+import { IDEMPOTENT_REPLAYED_HEADER, LOCATION_HEADER, problemResponses } from '../http/openapi';
+import { EVENT_TYPES } from '../invoices/state';
 import { NotFoundError } from '../lib/errors';
 import type { Services } from '../services';
 import {
@@ -23,18 +25,9 @@ import {
   RotatedSecretSchema,
   WebhookDeliverySchema,
   WebhookEndpointSchema,
+  webhookEventSchema,
 } from './schema';
 
-const problems = (...codes: number[]) =>
-  Object.fromEntries(
-    codes.map((s) => [
-      s,
-      {
-        description: 'Problem details (RFC 9457)',
-        content: { 'application/problem+json': { schema: ProblemSchema } },
-      },
-    ]),
-  );
 const security = [{ bearer: [] }];
 const tags = ['Webhooks'];
 
@@ -57,7 +50,40 @@ const endpointDeps = (services: Services): EndpointDeps => ({
   urlCheck: { allowPrivate: services.config.WEBHOOK_ALLOW_PRIVATE },
 });
 
+const DeliveryHeaders = z.object({
+  'webhook-id': z
+    .string()
+    .openapi({ description: 'The event id, the same on every attempt: deduplicate by it' }),
+  'webhook-timestamp': z.string().openapi({ description: 'Unix seconds; refuse it if far from now' }),
+  'webhook-signature': z
+    .string()
+    .openapi({ description: 'Space-separated `v1,<base64 HMAC-SHA256>` entries (Standard Webhooks)' }),
+});
+
+/** The event payloads, as OpenAPI 3.1 top-level `webhooks`: what a receiver must accept. */
+function registerEventPayloads(app: OpenAPIHono<AppEnv>) {
+  for (const type of EVENT_TYPES) {
+    app.openAPIRegistry.registerWebhook({
+      method: 'post',
+      path: type,
+      operationId: `on${type.replace(/(^|[._])(\w)/g, (_, _s, ch: string) => ch.toUpperCase())}`,
+      tags,
+      summary: `The ${type} event, POSTed to every endpoint that subscribes to it`,
+      security: [],
+      request: {
+        headers: DeliveryHeaders,
+        body: { required: true, content: { 'application/json': { schema: webhookEventSchema(type) } } },
+      },
+      responses: {
+        200: { description: 'Any 2xx: received (the delivery is done)' },
+        400: { description: 'Any other answer or none within the timeout: retried on the schedule' },
+      },
+    });
+  }
+}
+
 export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
+  registerEventPayloads(app);
   const authed = merchantAuth();
   app.use('/v1/webhooks', authed);
   app.use('/v1/webhooks/*', authed);
@@ -66,32 +92,61 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'post',
       path: '/v1/webhooks',
+      operationId: 'createWebhookEndpoint',
       tags,
       summary: 'Register a webhook endpoint',
       description:
         'The URL must be a public http(s) address (checked again before every delivery). The answer ' +
         'holds the whsec_ signing secret: it is shown this once and never again.',
       security,
-      request: { body: { required: true, content: { 'application/json': { schema: CreateWebhookSchema } } } },
+      request: {
+        body: { required: true, content: { 'application/json': { schema: CreateWebhookSchema } } },
+        headers: z.object({
+          'idempotency-key': z.string().optional().openapi({ description: 'Safe retries (IETF draft)' }),
+        }),
+      },
       responses: {
         201: {
-          description: 'Created, with its secret',
+          description: 'Created, with its secret (or the stored answer to the same Idempotency-Key)',
+          headers: { ...LOCATION_HEADER, ...IDEMPOTENT_REPLAYED_HEADER },
           content: { 'application/json': { schema: CreatedWebhookSchema } },
         },
-        ...problems(400, 401, 409, 413, 415, 422),
+        ...problemResponses(400, 401, 409, 413, 415, 422),
       },
     }),
     async (c) => {
       const services = c.get('services');
       const input = c.req.valid('json');
-      const { endpoint, secret } = await createEndpoint(
-        endpointDeps(services),
-        c.get('principal').merchantId,
-        input,
-      );
-      c.header('Location', `/v1/webhooks/${endpoint.id}`);
+      const { merchantId } = c.get('principal');
+      const key = checkIdempotencyKey(c.req.header('idempotency-key'));
+      const create = async () => {
+        const { endpoint, secret } = await createEndpoint(endpointDeps(services), merchantId, input);
+        return { ...endpointToJson(endpoint), secret };
+      };
+      let body: z.infer<typeof CreatedWebhookSchema>;
+      if (key) {
+        // The stored answer keeps the secret sealed (bound to the endpoint id), never in plaintext.
+        const res = await withIdempotency(
+          services.sql,
+          merchantId,
+          key,
+          requestFingerprint('POST', '/v1/webhooks', input),
+          async () => {
+            const made = await create();
+            const sealed = await services.secretBox.encrypt(made.secret, made.id);
+            return { status: 201, body: { ...made, secret: undefined, sealedSecret: sealed } };
+          },
+        );
+        const stored = res.body as z.infer<typeof WebhookEndpointSchema> & { sealedSecret: string };
+        const { sealedSecret, ...endpoint } = stored;
+        body = { ...endpoint, secret: await services.secretBox.decrypt(sealedSecret, stored.id) };
+        if (res.replayed) c.header('Idempotent-Replayed', 'true');
+      } else {
+        body = await create();
+      }
+      c.header('Location', `/v1/webhooks/${body.id}`);
       c.header('Cache-Control', 'no-store');
-      return c.json({ ...endpointToJson(endpoint), secret }, 201);
+      return c.json(body, 201);
     },
   );
 
@@ -99,6 +154,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/webhooks',
+      operationId: 'listWebhookEndpoints',
       tags,
       summary: 'List webhook endpoints (without secrets)',
       security,
@@ -107,7 +163,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
           description: 'Endpoints',
           content: { 'application/json': { schema: z.object({ data: z.array(WebhookEndpointSchema) }) } },
         },
-        ...problems(401),
+        ...problemResponses(401),
       },
     }),
     async (c) => {
@@ -120,6 +176,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{id}',
+      operationId: 'getWebhookEndpoint',
       tags,
       summary: 'Get a webhook endpoint (without its secret)',
       security,
@@ -129,7 +186,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
           description: 'The endpoint',
           content: { 'application/json': { schema: WebhookEndpointSchema } },
         },
-        ...problems(401, 404),
+        ...problemResponses(401, 404),
       },
     }),
     async (c) => {
@@ -144,12 +201,13 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'delete',
       path: '/v1/webhooks/{id}',
+      operationId: 'deleteWebhookEndpoint',
       tags,
       summary: 'Delete a webhook endpoint',
       description: 'Deliveries still pending are closed as disabled; the secrets are erased.',
       security,
       request: { params: IdParam },
-      responses: { 204: { description: 'Deleted' }, ...problems(401, 404) },
+      responses: { 204: { description: 'Deleted' }, ...problemResponses(401, 404) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -162,6 +220,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{id}/rotate-secret',
+      operationId: 'rotateWebhookSecret',
       tags,
       summary: 'Rotate the signing secret',
       description:
@@ -174,7 +233,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
           description: 'The new secret',
           content: { 'application/json': { schema: RotatedSecretSchema } },
         },
-        ...problems(401, 404),
+        ...problemResponses(401, 404),
       },
     }),
     async (c) => {
@@ -197,6 +256,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{id}/deliveries',
+      operationId: 'listWebhookDeliveries',
       tags,
       summary: "An endpoint's delivery log, newest first, with every attempt",
       security,
@@ -210,7 +270,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
             },
           },
         },
-        ...problems(401, 404, 422),
+        ...problemResponses(401, 404, 422),
       },
     }),
     async (c) => {
@@ -229,6 +289,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+      operationId: 'redeliverWebhookDelivery',
       tags,
       summary: 'Send a delivery again',
       description:
@@ -240,7 +301,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
           description: 'Queued',
           content: { 'application/json': { schema: WebhookDeliverySchema } },
         },
-        ...problems(401, 404, 409),
+        ...problemResponses(401, 404, 409),
       },
     }),
     async (c) => {

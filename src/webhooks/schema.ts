@@ -1,6 +1,6 @@
 // The zod schemas that validate webhook requests are the same ones /openapi.json is generated from.
 import { z } from '@hono/zod-openapi';
-import { isSafeText } from '../invoices/schema';
+import { InvoiceSchema, isSafeText } from '../invoices/schema';
 import { EVENT_TYPES } from '../invoices/state';
 import { MAX_URL_LENGTH, type WebhookDelivery, type WebhookEndpoint } from './repository';
 
@@ -155,3 +155,19 @@ export function deliveryToJson(d: WebhookDelivery): z.infer<typeof WebhookDelive
     })),
   };
 }
+
+/** The body every delivery POSTs: `{ type, timestamp, data: { invoice, sequence, … } }` (webhooks/outbox.ts). */
+export const webhookEventSchema = (type: (typeof EVENT_TYPES)[number]) =>
+  z.object({
+    type: z.literal(type),
+    timestamp: z.string().datetime(),
+    data: z
+      .object({
+        invoice: InvoiceSchema,
+        sequence: z
+          .number()
+          .int()
+          .openapi({ description: "The invoice's event counter: order events by it, not by arrival" }),
+      })
+      .catchall(z.unknown()),
+  });

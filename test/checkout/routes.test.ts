@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPayment } from '../../src/invoices/state';
+import { checkContract } from '../helpers/contract';
 import { createTestContext, createTestMerchant, jsonRequest, type TestContext } from '../helpers/services';
 
 let ctx: TestContext;
@@ -8,6 +9,7 @@ let invoiceId: string;
 
 beforeAll(async () => {
   ctx = await createTestContext({ SSE_POLL_MS: '50', SSE_MAX_SECONDS: '5' });
+  await checkContract(ctx.app); // every answer below is checked against /openapi.json
   apiKey = (await createTestMerchant(ctx, { name: 'Kofe Alatau' })).apiKey.apiKey;
   const res = await ctx.app.request(
     '/v1/invoices',

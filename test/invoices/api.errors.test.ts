@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { revokeApiKey } from '../../src/merchants/apikeys';
 import { createMerchant } from '../../src/merchants/repository';
+import { checkContract } from '../helpers/contract';
 import { createTestContext, createTestMerchant, jsonRequest, type TestContext } from '../helpers/services';
 import {
   type ControlledRates,
@@ -22,6 +23,7 @@ let snapshot: WriteSnapshot;
 beforeAll(async () => {
   rates = controlledRates();
   ctx = await createTestContext({}, { rates });
+  await checkContract(ctx.app); // every answer below is checked against /openapi.json
   key = (await createTestMerchant(ctx, { name: 'Shop' })).apiKey.apiKey;
   const btcOnly = await createTestMerchant(ctx, { name: 'BTC only' });
   btcOnlyKey = btcOnly.apiKey.apiKey;

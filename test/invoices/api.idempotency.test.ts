@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkIdempotencyKey, requestFingerprint } from '../../src/http/idempotency';
 import { createInvoice } from '../../src/invoices/create';
 import { ValidationError } from '../../src/lib/errors';
+import { checkContract } from '../helpers/contract';
 import { createTestContext, createTestMerchant, jsonRequest, type TestContext } from '../helpers/services';
 import { type ControlledRates, controlledRates, expectProblem, paths, writeSnapshot } from './api-support';
 
@@ -15,6 +16,7 @@ let keyB: string;
 beforeAll(async () => {
   rates = controlledRates();
   ctx = await createTestContext({}, { rates });
+  await checkContract(ctx.app); // every answer below is checked against /openapi.json
   const a = await createTestMerchant(ctx, { name: 'Shop A' });
   keyA = a.apiKey.apiKey;
   merchantA = a.merchant.id;

@@ -1,6 +1,7 @@
 // The invoice API in process (SPEC section 6): create, get, list, cancel, tenant isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPayment } from '../../src/invoices/state';
+import { checkContract } from '../helpers/contract';
 import {
   createTestContext,
   createTestMerchant,
@@ -48,6 +49,7 @@ let btcOnlyKey: string;
 
 beforeAll(async () => {
   ctx = await createTestContext();
+  await checkContract(ctx.app); // every answer below is checked against /openapi.json
   // The BIP84 test-vector key, so addresses can be checked against the published vector.
   keyA = (
     await createTestMerchant(ctx, {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amlContext, newInvoice, newRegulator, operatorList, PAYER_BTC, payAndScreen } from '../aml/support';
 import { decodeUtf16Bom, parseXml } from '../aml/xml';
+import { checkContract } from '../helpers/contract';
 import { jsonRequest } from '../helpers/services';
 
 // biome-ignore lint/suspicious/noExplicitAny: loose reads of response bodies
@@ -17,6 +18,7 @@ let thresholdCase: string;
 
 beforeAll(async () => {
   ctx = await amlContext();
+  await checkContract(ctx.app); // every answer below is checked against /openapi.json
   await operatorList(ctx, `address,asset,name,reason\n${PAYER_BTC},BTC,Listed Person,court order 12/2025\n`);
   keyA = (await newRegulator(ctx, 'Aigerim Sadykova', 'a@afm.test')).apiKey.apiKey;
   keyB = (await newRegulator(ctx, 'Daniyar Abenov', 'd@afm.test')).apiKey.apiKey;

@@ -8,6 +8,7 @@ import { EVENT_TYPES } from '../../src/invoices/state';
 import { fanOut } from '../../src/webhooks/outbox';
 import { MAX_ENDPOINTS_PER_MERCHANT } from '../../src/webhooks/repository';
 import { createSecretBox, generateEncryptionKey } from '../../src/webhooks/secrets';
+import { checkContract } from '../helpers/contract';
 import { createTestContext, type TestContext } from '../helpers/services';
 import { webhookMerchant } from './context';
 
@@ -17,6 +18,7 @@ const HOOK = 'http://127.0.0.1:9/hooks'; // never called here: nothing ticks in 
 let ctx: TestContext;
 beforeAll(async () => {
   ctx = await createTestContext(ENV);
+  await checkContract(ctx.app); // every answer below is checked against /openapi.json
 });
 afterAll(() => ctx.close());
 
@@ -108,6 +110,7 @@ describe('POST /v1/webhooks', () => {
     const config = loadConfig({ ...ENV, WEBHOOK_ALLOW_PRIVATE: 'false', LOG_LEVEL: 'silent' });
     expect(config.WEBHOOK_ALLOW_PRIVATE).toBe(false);
     const strict = createApp(config, { ...ctx.services, config });
+    await checkContract(strict);
     const m = await webhookMerchant(ctx);
     for (const url of [
       'http://127.0.0.1:8080/hooks',
