@@ -193,7 +193,7 @@ describe('the generated API client', () => {
 
 describe("the package's webhook verifier on a real delivery", () => {
   it('verifies what the gateway delivered and refuses it once changed', async () => {
-    const endpoint = await client.createWebhook({ url: receiver.url });
+    const endpoint = await client.createWebhookEndpoint({ url: receiver.url });
     expect(endpoint.secret).toMatch(/^whsec_/);
     const invoice = await client.createInvoice({ amount: '777.00', currency: 'KZT' });
     await client.cancelInvoice(invoice.id);

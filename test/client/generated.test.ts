@@ -21,7 +21,7 @@ describe('packages/client/src/generated.ts', () => {
     expect(committed).toBe(generateClientSource(await currentDocument()));
   });
 
-  it('has one method per operation, named from method and path', async () => {
+  it('has one method per operation, named by its operationId', async () => {
     const doc = await currentDocument();
     const operations = Object.values(doc.paths).flatMap((item) => Object.keys(item));
     const methods = methodsOf(generateClientSource(doc));
@@ -32,13 +32,13 @@ describe('packages/client/src/generated.ts', () => {
         'listInvoices',
         'getInvoice',
         'cancelInvoice',
-        'createWebhook',
-        'listWebhooks',
-        'deleteWebhook',
+        'createWebhookEndpoint',
+        'listWebhookEndpoints',
+        'deleteWebhookEndpoint',
         'rotateWebhookSecret',
         'listWebhookDeliveries',
         'redeliverWebhookDelivery',
-        'listRates',
+        'getRates',
       ]),
     );
   });

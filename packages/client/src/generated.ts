@@ -86,6 +86,57 @@ export type CreateInvoice = {
   buyerEmail?: string;
 };
 
+export type Checkout = {
+  id: string;
+  status: 'new' | 'processing' | 'settled' | 'expired' | 'invalid';
+  additionalStatus: 'none' | 'paid_partial' | 'paid_over' | 'paid_late';
+  /** Being reviewed; never why */
+  underReview: boolean;
+  merchant: {
+    name: string;
+  };
+  description: string | null;
+  amount: string;
+  amountPaid: string;
+  amountDue: string;
+  currency: string;
+  expiresAt: string;
+  serverTime: string;
+  /** Set once the invoice is paid */
+  redirectUrl: string | null;
+  paymentOptions: {
+    option: string;
+    asset: string;
+    network: string;
+    chainId: number | null;
+    address: string;
+    amount: string;
+    /** Smallest units, as a decimal string */
+    amountAtomic: string;
+    amountDue: string;
+    /** Smallest units, as a decimal string */
+    amountDueAtomic: string;
+    decimals: number;
+    kztPerUnit: string;
+    uri: string;
+    dueUri: string;
+    /** What a browser wallet needs for EVM tokens */
+    details: {
+      tokenAddress?: string;
+      routerAddress?: string;
+    };
+  }[];
+  payments: {
+    option: string;
+    txid: string;
+    amountKzt: string;
+    confirmations: number;
+    confirmationsRequired: number;
+    status: 'seen' | 'confirmed' | 'reorged' | 'replaced';
+    seenAt: string;
+  }[];
+};
+
 export type PaymentIntent = {
   chainId: number;
   /** The PaymentRouter */
@@ -314,6 +365,14 @@ export type AuditCheckpoint = {
   signature: string;
 };
 
+export type GetHealthResponse = {
+  ok: true;
+};
+
+export type GetReadinessResponse = {
+  ready: boolean;
+};
+
 export interface ListInvoicesQuery {
   status?: 'new' | 'processing' | 'settled' | 'expired' | 'invalid';
   limit?: string;
@@ -326,11 +385,7 @@ export type ListInvoicesResponse = {
   nextCursor: string | null;
 };
 
-export type GetCheckoutResponse = {
-  [key: string]: unknown;
-};
-
-export type CreateCheckoutIntentBody = {
+export type CreatePaymentIntentBody = {
   option: string;
   payer: string;
   /** An EIP-2612 permit signed by the payer: the answer is then payWithPermit */
@@ -343,7 +398,7 @@ export type CreateCheckoutIntentBody = {
   };
 };
 
-export type ListWebhooksResponse = {
+export type ListWebhookEndpointsResponse = {
   data: WebhookEndpoint[];
 };
 
@@ -358,7 +413,7 @@ export type ListWebhookDeliveriesResponse = {
   nextCursor: string | null;
 };
 
-export interface ListRegulatorCasesQuery {
+export interface ListCasesQuery {
   status?: 'open' | 'cleared' | 'escalated' | 'reported' | 'rejected';
   risk?: 'none' | 'low' | 'medium' | 'high' | 'severe';
   network?:
@@ -384,25 +439,25 @@ export interface ListRegulatorCasesQuery {
   cursor?: string;
 }
 
-export type ListRegulatorCasesResponse = {
+export type ListCasesResponse = {
   data: AmlCaseSummary[];
   nextCursor: string | null;
 };
 
-export type CreateRegulatorCaseDecisionBody = {
+export type DecideCaseBody = {
   decision: 'clear' | 'escalate' | 'report' | 'reject';
   reason: string;
 };
 
-export type CreateRegulatorCaseDecisionResponse = AmlCase & {
+export type DecideCaseResponse = AmlCase & {
   reportId: string | null;
 };
 
-export type GetRegulatorReportIvms101JsonResponse = {
+export type GetReportIvms101Response = {
   [key: string]: unknown;
 };
 
-export type GetRegulatorAuditVerifyResponse = {
+export type VerifyAuditChainResponse = {
   ok: boolean;
   entries: number;
   headHash: string;
@@ -425,23 +480,23 @@ export type GetRegulatorAuditVerifyResponse = {
   };
 };
 
-export interface ListRegulatorAuditCheckpointsQuery {
+export interface ListAuditCheckpointsQuery {
   /** Only checkpoints at or after this seq */
   after?: number | null;
   limit?: number;
 }
 
-export type ListRegulatorAuditCheckpointsResponse = {
+export type ListAuditCheckpointsResponse = {
   algorithm: 'Ed25519';
   publicKey: string | null;
   checkpoints: AuditCheckpoint[];
 };
 
-export interface ListRatesQuery {
+export interface GetRatesQuery {
   assets?: string;
 }
 
-export type ListRatesResponse = {
+export type GetRatesResponse = {
   data: {
     asset: string;
     kztPerUnit: string;
@@ -459,6 +514,16 @@ export type ListRatesResponse = {
 /** One typed method per operation of the gateway API; the transport is {@link HttpClient}. */
 export class GeneratedClient {
   constructor(protected readonly http: HttpClient) {}
+
+  /** Liveness: the process answers */
+  getHealth(options?: RequestOptions): Promise<GetHealthResponse> {
+    return this.http.request({ method: 'GET', path: '/healthz' }, options);
+  }
+
+  /** Readiness: the database answers and its schema is current */
+  getReadiness(options?: RequestOptions): Promise<GetReadinessResponse> {
+    return this.http.request({ method: 'GET', path: '/readyz' }, options);
+  }
 
   /** List invoices, newest first */
   listInvoices(query?: ListInvoicesQuery, options?: RequestOptions): Promise<ListInvoicesResponse> {
@@ -484,14 +549,22 @@ export class GeneratedClient {
   }
 
   /** An invoice's public status for its checkout page */
-  getCheckout(id: string, options?: RequestOptions): Promise<GetCheckoutResponse> {
+  getCheckout(id: string, options?: RequestOptions): Promise<Checkout> {
     return this.http.request({ method: 'GET', path: '/v1/checkout/{id}', pathParams: { id: id } }, options);
   }
 
+  /** Server-sent events: a `status` event (the Checkout object) at once and on every change */
+  streamCheckoutEvents(id: string, options?: RequestOptions): Promise<string> {
+    return this.http.request(
+      { method: 'GET', path: '/v1/checkout/{id}/events', pathParams: { id: id } },
+      options,
+    );
+  }
+
   /** A signed payment intent for a browser wallet (EVM options) */
-  createCheckoutIntent(
+  createPaymentIntent(
     id: string,
-    body: CreateCheckoutIntentBody,
+    body: CreatePaymentIntentBody,
     options?: RequestOptions,
   ): Promise<PaymentIntent> {
     return this.http.request(
@@ -501,22 +574,22 @@ export class GeneratedClient {
   }
 
   /** List webhook endpoints (without secrets) */
-  listWebhooks(options?: RequestOptions): Promise<ListWebhooksResponse> {
+  listWebhookEndpoints(options?: RequestOptions): Promise<ListWebhookEndpointsResponse> {
     return this.http.request({ method: 'GET', path: '/v1/webhooks' }, options);
   }
 
   /** Register a webhook endpoint */
-  createWebhook(body: CreateWebhook, options?: RequestOptions): Promise<CreatedWebhook> {
+  createWebhookEndpoint(body: CreateWebhook, options?: RequestOptions): Promise<CreatedWebhook> {
     return this.http.request({ method: 'POST', path: '/v1/webhooks', body }, options);
   }
 
   /** Get a webhook endpoint (without its secret) */
-  getWebhook(id: string, options?: RequestOptions): Promise<WebhookEndpoint> {
+  getWebhookEndpoint(id: string, options?: RequestOptions): Promise<WebhookEndpoint> {
     return this.http.request({ method: 'GET', path: '/v1/webhooks/{id}', pathParams: { id: id } }, options);
   }
 
   /** Delete a webhook endpoint */
-  deleteWebhook(id: string, options?: RequestOptions): Promise<void> {
+  deleteWebhookEndpoint(id: string, options?: RequestOptions): Promise<void> {
     return this.http.request(
       { method: 'DELETE', path: '/v1/webhooks/{id}', pathParams: { id: id } },
       options,
@@ -560,15 +633,12 @@ export class GeneratedClient {
   }
 
   /** The case queue, earliest deadline first */
-  listRegulatorCases(
-    query?: ListRegulatorCasesQuery,
-    options?: RequestOptions,
-  ): Promise<ListRegulatorCasesResponse> {
+  listCases(query?: ListCasesQuery, options?: RequestOptions): Promise<ListCasesResponse> {
     return this.http.request({ method: 'GET', path: '/v1/regulator/cases', query: { ...query } }, options);
   }
 
   /** A case with its payment, screening reasons, timeline and reports */
-  getRegulatorCase(id: string, options?: RequestOptions): Promise<AmlCase> {
+  getCase(id: string, options?: RequestOptions): Promise<AmlCase> {
     return this.http.request(
       { method: 'GET', path: '/v1/regulator/cases/{id}', pathParams: { id: id } },
       options,
@@ -576,11 +646,7 @@ export class GeneratedClient {
   }
 
   /** Decide a case (a reason is required; a severe case needs two regulators to clear) */
-  createRegulatorCaseDecision(
-    id: string,
-    body: CreateRegulatorCaseDecisionBody,
-    options?: RequestOptions,
-  ): Promise<CreateRegulatorCaseDecisionResponse> {
+  decideCase(id: string, body: DecideCaseBody, options?: RequestOptions): Promise<DecideCaseResponse> {
     return this.http.request(
       { method: 'POST', path: '/v1/regulator/cases/{id}/decisions', pathParams: { id: id }, body },
       options,
@@ -588,7 +654,7 @@ export class GeneratedClient {
   }
 
   /** A report (FM-1 draft and IVMS101 data) */
-  getRegulatorReport(id: string, options?: RequestOptions): Promise<AmlReport> {
+  getReport(id: string, options?: RequestOptions): Promise<AmlReport> {
     return this.http.request(
       { method: 'GET', path: '/v1/regulator/reports/{id}', pathParams: { id: id } },
       options,
@@ -596,7 +662,7 @@ export class GeneratedClient {
   }
 
   /** The FM-1 draft in the AFM's XML format (UTF-16 with BOM, unsigned) */
-  getRegulatorReportFm1Xml(id: string, options?: RequestOptions): Promise<string> {
+  getReportFm1(id: string, options?: RequestOptions): Promise<string> {
     return this.http.request(
       { method: 'GET', path: '/v1/regulator/reports/{id}/fm1.xml', pathParams: { id: id } },
       options,
@@ -604,10 +670,7 @@ export class GeneratedClient {
   }
 
   /** Travel-rule data (IVMS101) of the reported transfer */
-  getRegulatorReportIvms101Json(
-    id: string,
-    options?: RequestOptions,
-  ): Promise<GetRegulatorReportIvms101JsonResponse> {
+  getReportIvms101(id: string, options?: RequestOptions): Promise<GetReportIvms101Response> {
     return this.http.request(
       { method: 'GET', path: '/v1/regulator/reports/{id}/ivms101.json', pathParams: { id: id } },
       options,
@@ -615,15 +678,15 @@ export class GeneratedClient {
   }
 
   /** Re-computes the audit hash chain and checks it against every signed checkpoint */
-  getRegulatorAuditVerify(options?: RequestOptions): Promise<GetRegulatorAuditVerifyResponse> {
+  verifyAuditChain(options?: RequestOptions): Promise<VerifyAuditChainResponse> {
     return this.http.request({ method: 'GET', path: '/v1/regulator/audit/verify' }, options);
   }
 
   /** Signed checkpoints of the audit chain's head, oldest first, for regulators to keep */
-  listRegulatorAuditCheckpoints(
-    query?: ListRegulatorAuditCheckpointsQuery,
+  listAuditCheckpoints(
+    query?: ListAuditCheckpointsQuery,
     options?: RequestOptions,
-  ): Promise<ListRegulatorAuditCheckpointsResponse> {
+  ): Promise<ListAuditCheckpointsResponse> {
     return this.http.request(
       { method: 'GET', path: '/v1/regulator/audit/checkpoints', query: { ...query } },
       options,
@@ -631,7 +694,7 @@ export class GeneratedClient {
   }
 
   /** Current tenge rates with their sources */
-  listRates(query?: ListRatesQuery, options?: RequestOptions): Promise<ListRatesResponse> {
+  getRates(query?: GetRatesQuery, options?: RequestOptions): Promise<GetRatesResponse> {
     return this.http.request({ method: 'GET', path: '/v1/rates', query: { ...query } }, options);
   }
 }

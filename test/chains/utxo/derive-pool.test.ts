@@ -129,7 +129,10 @@ describe('the gateway with a derivation thread', () => {
       });
       const responses = await Promise.all(
         Array.from({ length: 6 }, () =>
-          ctx.app.request('/v1/invoices', jsonRequest(apiKey.apiKey, { amount: '15000.00', currency: 'KZT' })),
+          ctx.app.request(
+            '/v1/invoices',
+            jsonRequest(apiKey.apiKey, { amount: '15000.00', currency: 'KZT' }),
+          ),
         ),
       );
       const invoices = await Promise.all(
