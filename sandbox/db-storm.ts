@@ -91,6 +91,10 @@ export async function runDbStorm(opts: StormOptions): Promise<StormReport> {
     const hookPort = await freePort();
     await new Promise<void>((r) => receiver.listen(hookPort, '127.0.0.1', r));
     const port = await freePort();
+    // Options are offered only on watched networks. The storm is about the database, not a chain: a
+    // bitcoind that nobody answers makes bitcoin-regtest watched (its polls fail fast and are logged),
+    // and SANDBOX_CHAINS=false keeps the gateway from starting anvil and litecoind for nothing.
+    const deadRpcPort = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const fd = openSync(logPath, 'a');
     child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
@@ -106,6 +110,8 @@ export async function runDbStorm(opts: StormOptions): Promise<StormReport> {
         DATA_DIR: dir,
         LOG_LEVEL: 'warn',
         SEED_DEMO: 'false',
+        SANDBOX_CHAINS: 'false',
+        BITCOIN_REGTEST_RPC_URL: `http://storm:storm@127.0.0.1:${deadRpcPort}`,
         JOBS: 'true',
         TICK_INTERVAL_MS: '300',
         WEBHOOK_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
