@@ -15,6 +15,13 @@ export default defineConfig({
       miniflare: {
         // Overrides the localConnectionString of wrangler.toml with this run's database.
         hyperdrives: { HYPERDRIVE: inject('workersDatabaseUrl') },
+        // Options are offered only on watched networks. These tests are about the Worker, not a
+        // chain: nodes nobody answers make the merchants' networks watched (their polls fail fast).
+        bindings: {
+          BITCOIN_REGTEST_RPC_URL: 'http://u:p@127.0.0.1:9',
+          LITECOIN_REGTEST_RPC_URL: 'http://u:p@127.0.0.1:9',
+          BITCOIN_TESTNET4_RPC_URL: 'http://u:p@127.0.0.1:9',
+        },
       },
     })),
   ],
