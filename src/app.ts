@@ -37,8 +37,6 @@ import { checkoutPage } from './ui/checkout/routes';
 import { registerEventPayloads, webhookRoutes } from './webhooks/routes';
 import { sandboxReceiver } from './webhooks/sandbox-receiver';
 
-export { zodIssuesToFieldErrors } from './http/api';
-
 export type ServicesProvider = Services | ((c: Context) => Services);
 
 export function createApp(config: Config, provider: ServicesProvider) {

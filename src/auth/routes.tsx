@@ -105,7 +105,12 @@ export function signInRoutes<P, S>(config: Config, area: SignInArea<P, S>): Sign
     maxAge: maxAgeSeconds,
   });
 
-  const loginPage = (c: Context<AreaEnv<S>>, status: 200 | 401 | 403 | 423 | 429 | 503, error?: string, email?: string) => {
+  const loginPage = (
+    c: Context<AreaEnv<S>>,
+    status: 200 | 401 | 403 | 423 | 429 | 503,
+    error?: string,
+    email?: string,
+  ) => {
     const token = randomToken();
     setCookie(c, area.cookies.login, token, cookieOptions(3600));
     c.status(status);

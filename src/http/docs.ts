@@ -56,7 +56,10 @@ code,pre{background:#f4f4f4;padding:.1rem .3rem;border-radius:4px}pre{padding:1r
  * The document of everything mounted on `root`, built once on first use (every sub-app is mounted by
  * then: createApp returns before a request arrives).
  */
-export function apiDocument(root: OpenAPIHono<BaseEnv>, config: Pick<Config, 'PUBLIC_URL'>): () => ApiDocument {
+export function apiDocument(
+  root: OpenAPIHono<BaseEnv>,
+  config: Pick<Config, 'PUBLIC_URL'>,
+): () => ApiDocument {
   root.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',

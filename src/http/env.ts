@@ -1,9 +1,10 @@
 // The typed contexts of the sub-apps. Every request carries the shared variables (set by createApp's
 // first middleware); each area adds what its authentication puts there. A sub-app declares the Env
 // it needs, so `c.get('principal')` is typed where merchant auth ran and missing where it did not.
-import type { RegulatorPrincipal } from '../regulator/accounts';
+
 import type { Principal } from '../merchants/apikeys';
 import type { Merchant } from '../merchants/repository';
+import type { RegulatorPrincipal } from '../regulator/accounts';
 import type { Services } from '../services';
 
 /** What every request has: its id and the services it runs on. */

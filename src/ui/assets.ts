@@ -36,7 +36,6 @@ export function assetUrl(name: AssetName): string {
   return `/assets/${name}?v=${ASSETS[name]!.version}`;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any Hono app (the OpenAPI one included)
 /** /favicon.ico and the pages' versioned /assets/{name}. */
 export function assetRoutes() {
   const app = newApi();
