@@ -121,19 +121,13 @@ export const dashboardAccounts: PasswordAccounts<DashboardPrincipal> = {
       returning u.id, u.email, u.merchant_id, m.name as merchant_name, u.password_hash, u.failed_attempts,
         u.locked_until`;
     if (!row) return undefined;
-    return {
-      id: row.id,
-      passwordHash: row.password_hash,
-      attempts: row.failed_attempts,
-      lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
-      principal: {
-        userId: row.id,
-        role: 'owner',
-        merchantId: row.merchant_id,
-        merchantName: row.merchant_name,
-        email: row.email,
-      },
-    };
+    return userStatements.counted(row, {
+      userId: row.id,
+      role: 'owner',
+      merchantId: row.merchant_id,
+      merchantName: row.merchant_name,
+      email: row.email,
+    });
   },
   lock: userStatements.lock,
   succeeded: userStatements.succeeded,

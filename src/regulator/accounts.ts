@@ -168,13 +168,12 @@ export const regulatorAccounts: PasswordAccounts<RegulatorPrincipal> = {
       where lower(email) = lower(${email}) and disabled_at is null and password_hash is not null
       returning id, name, email, password_hash, failed_attempts, locked_until`;
     if (!row) return undefined;
-    return {
-      id: row.id,
-      passwordHash: row.password_hash,
-      attempts: row.failed_attempts,
-      lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
-      principal: { regulatorId: row.id, role: 'regulator', name: row.name, email: row.email },
-    };
+    return regulatorStatements.counted(row, {
+      regulatorId: row.id,
+      role: 'regulator',
+      name: row.name,
+      email: row.email,
+    });
   },
   lock: regulatorStatements.lock,
   succeeded: regulatorStatements.succeeded,
