@@ -4,7 +4,7 @@
 // it), so each request and each cron run gets its own postgres.js client with one connection; Hyperdrive
 // pools the real ones. Migrations are not run here (they read files): apply them with
 // `npm run cli -- migrate` before deploying.
-import type { Context } from 'hono';
+import type { Context, ExecutionContext } from 'hono';
 import { createListStore, type ListStore } from './aml/screen';
 import type { OracleTarget } from './aml/screeners/oracle';
 import { oraclesFromConfig, screeningFromConfig } from './aml/wiring';
@@ -36,9 +36,8 @@ export interface WorkerEnv {
   readonly [name: string]: unknown;
 }
 
-export interface WorkerExecutionContext {
-  waitUntil(promise: Promise<unknown>): void;
-}
+/** What workerd passes every handler (waitUntil, passThroughOnException, props): Hono's own type. */
+export type WorkerExecutionContext = ExecutionContext;
 
 export interface WorkerScheduledController {
   readonly cron: string;
@@ -212,7 +211,7 @@ export default {
       if (err instanceof ConfigError) return configProblem(err);
       throw err;
     }
-    return isolate.app.fetch(request, env, ctx as never);
+    return isolate.app.fetch(request, env, ctx);
   },
 
   /** The cron trigger runs the same tick as the Node loop; ticks lock rows, so overlapping runs are safe. */

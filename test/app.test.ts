@@ -1,7 +1,8 @@
 // The app as a whole: operations endpoints, the OpenAPI document, and what every response carries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, zodIssuesToFieldErrors } from '../src/app';
+import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
+import { zodIssuesToFieldErrors } from '../src/http/api';
 import { createInvoiceSchema } from '../src/invoices/schema';
 import { createTestContext, createTestMerchant, jsonRequest, type TestContext } from './helpers/services';
 import { expectProblem } from './invoices/api-support';

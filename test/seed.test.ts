@@ -3,7 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordHasher } from '../src/auth/passwords';
-import { authenticateRegulatorKey, createRegulator, signIn } from '../src/regulator/accounts';
+import { signInWithPassword } from '../src/auth/signin';
+import { authenticateRegulatorKey, createRegulator, regulatorAccounts } from '../src/regulator/accounts';
 import { DEMO_REGULATOR_EMAIL, formatDemoSeed, seedDemo } from '../src/seed';
 import { createSecretBox, generateEncryptionKey } from '../src/webhooks/secrets';
 import { freshDatabase, type TestDatabase } from './helpers/db';
@@ -33,16 +34,16 @@ describe('seedDemo', () => {
     expect(reg.email).toBe(DEMO_REGULATOR_EMAIL);
     expect(await counts(db)).toEqual({ merchants: 1, regulators: 1 });
 
-    const ok = await signIn(db.sql, {
+    const ok = await signInWithPassword(db.sql, regulatorAccounts, {
       email: reg.email,
       password: reg.password,
       lockout,
       hasher,
       scryptLogN: 10,
     });
-    expect(ok).toMatchObject({ ok: true, regulator: { regulatorId: reg.regulatorId } });
+    expect(ok).toMatchObject({ ok: true, principal: { regulatorId: reg.regulatorId } });
     expect(
-      await signIn(db.sql, {
+      await signInWithPassword(db.sql, regulatorAccounts, {
         email: reg.email,
         password: `${reg.password}x`,
         lockout,

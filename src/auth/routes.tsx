@@ -1,7 +1,7 @@
-// The sign-in routes of a server-rendered area (the merchant dashboard, the regulator console):
-// GET/POST <prefix>/login, POST <prefix>/logout, the middleware that requires a session, and the
-// CSRF check of every other form. The sign-in form's CSRF token comes from a short-lived
-// pre-session cookie; a session's from the session row.
+// The sign-in routes of a server-rendered area (the merchant dashboard, the regulator console), as a
+// sub-app the area mounts: GET/POST <prefix>/login, POST <prefix>/logout, the middleware that requires
+// a session (and puts it in the context as `session`), and the CSRF check of every other form. The
+// sign-in form's CSRF token comes from a short-lived pre-session cookie; a session's from the session row.
 //
 // A POST /login is checked in this order: same origin and CSRF; the attempt counted against the
 // client address (429 past the limit); the account's attempt counted and its password checked in
@@ -12,14 +12,14 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Config } from '../config';
-import type { AppEnv } from '../http/auth';
+import { newApi } from '../http/api';
+import type { SessionEnv } from '../http/env';
 import { takeSignInAttempt } from '../http/ratelimit';
+import { AuthError } from '../lib/errors';
 import { csrfHolds, type Form, field, readForm } from './forms';
 import { HashingBusyError } from './gate';
 import { randomToken, type SessionFields, type SessionStore } from './sessions';
 import { type LockoutPolicy, type PasswordAccounts, signInWithPassword } from './signin';
-
-type C = Context<AppEnv>;
 
 /** A rendered page (what a hono/jsx element is). */
 type Page = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -49,16 +49,23 @@ export interface SignInArea<P, S> {
   readonly publicPaths?: readonly string[];
 }
 
-export interface SignInRoutes {
+/** The context of an area whose sessions are S (its principal and the session's CSRF token). */
+export type AreaEnv<S> = SessionEnv<S & SessionFields>;
+
+export interface SignInRoutes<S> {
+  /** GET/POST <prefix>/login and POST <prefix>/logout: mount it before the area's other routes. */
+  readonly app: OpenAPIHono<AreaEnv<S>>;
   /** Redirects a GET without a session to the sign-in form; refuses other methods with 403. */
-  readonly sessionRequired: MiddlewareHandler<AppEnv>;
+  readonly sessionRequired: MiddlewareHandler<AreaEnv<S>>;
 }
 
-const sessionVar = (prefix: string) => `session:${prefix}`;
-
-/** The session of a request under `prefix` that passed its sessionRequired. */
-export const sessionIn = <S,>(c: Context, prefix: string): S & SessionFields =>
-  c.get(sessionVar(prefix) as never) as S & SessionFields;
+/** The session of a request that passed its area's sessionRequired. */
+export function sessionOf<S>(c: Context<SessionEnv<S>>): S {
+  const session = c.get('session');
+  // A route mounted without sessionRequired is a bug: refuse rather than act for no one.
+  if (!session) throw new AuthError('unauthenticated', 'sign in first');
+  return session;
+}
 
 function refused(c: Context, page: (message: string) => Page, message: string) {
   c.status(403);
@@ -66,16 +73,15 @@ function refused(c: Context, page: (message: string) => Page, message: string) {
 }
 
 /**
- * The form of a state-changing request under `prefix`, or the 403 page when its origin or its
- * session's CSRF token is wrong.
+ * The form of a state-changing request, or the 403 page when its origin or its session's CSRF token
+ * is wrong.
  */
-export async function checkedForm(
-  c: Context,
-  prefix: string,
+export async function checkedForm<S extends SessionFields>(
+  c: Context<SessionEnv<S>>,
   refusedPage: (message: string) => Page,
 ): Promise<Form | Response> {
   const form = await readForm(c);
-  if (!csrfHolds(c, form, sessionIn(c, prefix).csrf)) {
+  if (!csrfHolds(c, form, sessionOf(c).csrf)) {
     return refused(
       c,
       refusedPage,
@@ -88,12 +94,8 @@ export async function checkedForm(
 const almatyTime = (d: Date) =>
   new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Almaty', timeStyle: 'short' }).format(d);
 
-export function mountSignIn<P, S>(
-  app: OpenAPIHono<AppEnv>,
-  config: Config,
-  area: SignInArea<P, S>,
-): SignInRoutes {
-  const key = sessionVar(area.prefix);
+export function signInRoutes<P, S>(config: Config, area: SignInArea<P, S>): SignInRoutes<S> {
+  const app = newApi<AreaEnv<S>>();
   const loginPath = `${area.prefix}/login`;
   const cookieOptions = (maxAgeSeconds: number) => ({
     httpOnly: true,
@@ -103,7 +105,12 @@ export function mountSignIn<P, S>(
     maxAge: maxAgeSeconds,
   });
 
-  const loginPage = (c: C, status: 200 | 401 | 403 | 423 | 429 | 503, error?: string, email?: string) => {
+  const loginPage = (
+    c: Context<AreaEnv<S>>,
+    status: 200 | 401 | 403 | 423 | 429 | 503,
+    error?: string,
+    email?: string,
+  ) => {
     const token = randomToken();
     setCookie(c, area.cookies.login, token, cookieOptions(3600));
     c.status(status);
@@ -160,20 +167,20 @@ export function mountSignIn<P, S>(
   });
 
   const publicPaths = new Set([loginPath, ...(area.publicPaths ?? [])]);
-  const sessionRequired: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (publicPaths.has(c.req.path) || c.get(key as never)) return next();
+  const sessionRequired: MiddlewareHandler<AreaEnv<S>> = async (c, next) => {
+    if (publicPaths.has(c.req.path) || c.get('session')) return next();
     const token = getCookie(c, area.cookies.session);
     const session = token ? await area.sessions.load(c.get('services').sql, token) : undefined;
     if (!session) {
       if (c.req.method === 'GET') return c.redirect(loginPath, 303);
       return refused(c, area.refusedPage, 'Your session has ended: sign in again.');
     }
-    c.set(key as never, session as never);
+    c.set('session', session);
     await next();
   };
 
   app.post(`${area.prefix}/logout`, sessionRequired, async (c) => {
-    const form = await checkedForm(c, area.prefix, area.refusedPage);
+    const form = await checkedForm(c, area.refusedPage);
     if (form instanceof Response) return form;
     const token = getCookie(c, area.cookies.session);
     if (token) await area.sessions.delete(c.get('services').sql, token);
@@ -181,5 +188,5 @@ export function mountSignIn<P, S>(
     return c.redirect(loginPath, 303);
   });
 
-  return { sessionRequired };
+  return { app, sessionRequired };
 }

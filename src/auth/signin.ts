@@ -155,6 +155,15 @@ export function accountStatements(table: 'merchant_users' | 'regulators', extraO
     async setPasswordHash(q: Queryable, id: string, passwordHash: string): Promise<void> {
       await q`update ${q(table)} set password_hash = ${passwordHash} where id = ${id}`;
     },
+    /** The counted account of a row the count's RETURNING gave (with id, password_hash, …). */
+    // biome-ignore lint/suspicious/noExplicitAny: a raw row from postgres.js
+    counted: <P>(row: Record<string, any>, principal: P): CountedAccount<P> => ({
+      id: row.id,
+      passwordHash: row.password_hash,
+      attempts: row.failed_attempts,
+      lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
+      principal,
+    }),
     /** The SET list that counts an attempt, restarting the count when an old lock has run out. */
     countSet: (q: Queryable, now: Date) => q`
       failed_attempts = case when locked_until <= ${now} then 1 else failed_attempts + 1 end,

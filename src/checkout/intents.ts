@@ -2,7 +2,7 @@
 // invoice id is the capability), so it signs only what the invoice already says: the amount still due
 // at the locked rate, to the merchant payout address recorded with the option, for one payer, until
 // the invoice expires (15 minutes at most). The payer is screened BEFORE anything is signed.
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { getAddress, ZeroAddress } from 'ethers';
 import type { PaymentIntent } from '../../contracts/intent';
 import { invoiceKey } from '../chains/evm/deposit';
@@ -17,7 +17,7 @@ import {
   tokenPermitDomain,
 } from '../chains/evm/intents';
 import { NETWORKS, parseOption } from '../chains/networks';
-import type { AppEnv } from '../http/auth';
+import { newApi } from '../http/api';
 import { problemResponses } from '../http/openapi';
 import { clientAddress } from '../http/ratelimit';
 import { takeRequest } from '../http/request-limits';
@@ -257,7 +257,9 @@ export async function createPaymentIntent(
   };
 }
 
-export function registerIntentRoutes(app: OpenAPIHono<AppEnv>) {
+/** POST /v1/checkout/{id}/intents: a signed payment intent for a wallet payment (public). */
+export function intentRoutes() {
+  const app = newApi();
   app.openapi(
     createRoute({
       method: 'post',
@@ -307,4 +309,5 @@ export function registerIntentRoutes(app: OpenAPIHono<AppEnv>) {
       return c.json(out, 200);
     },
   );
+  return app;
 }

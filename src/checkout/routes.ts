@@ -1,9 +1,9 @@
 // Public checkout API (SPEC section 6): reachable by anyone holding the unguessable invoice id, so it
 // shows what a payer needs and nothing merchant-private (no metadata, buyer e-mail or order id).
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { NETWORKS } from '../chains/networks';
-import type { AppEnv } from '../http/auth';
+import { newApi } from '../http/api';
 import { problemResponses } from '../http/openapi';
 import { type Invoice, loadInvoice } from '../invoices/repository';
 import { InvoiceSchema } from '../invoices/schema';
@@ -152,7 +152,9 @@ export const CheckoutSchema = z
   })
   .openapi('Checkout');
 
-export function registerCheckoutRoutes(app: OpenAPIHono<AppEnv>) {
+/** The public checkout API: GET /v1/checkout/{id} and its event stream. */
+export function checkoutRoutes() {
+  const app = newApi();
   app.openapi(
     createRoute({
       method: 'get',
@@ -222,4 +224,5 @@ export function registerCheckoutRoutes(app: OpenAPIHono<AppEnv>) {
       }
     });
   });
+  return app;
 }

@@ -2,7 +2,8 @@
 // Creation prints a regulator API key (rk_…) once; `--password-stdin` also sets a console password
 // (read from stdin, never from a flag, so it stays out of shell history and process lists).
 // Disabling ends the console sessions and stops the API keys; a revoked key gets 401 at once.
-import { createRegulator, disableRegulator, revokeRegulatorKey } from '../regulator/accounts';
+import { disableAccount } from '../auth/disable';
+import { createRegulator, regulatorDisable, revokeRegulatorKey } from '../regulator/accounts';
 import { CliUsageError } from './args';
 import { isoOrNone, table } from './output';
 import type { CliCommand } from './types';
@@ -124,15 +125,16 @@ export function createRegulatorCommands(
     async run(ctx) {
       const id = idFlag(ctx.flags, 'id', 'reg');
       const db = await ctx.db();
-      const out = await disableRegulator(db.sql, id);
-      const at = out.regulator.disabledAt!.toISOString();
+      const out = await disableAccount(db.sql, regulatorDisable, id);
+      const regulator = out.account;
+      const at = regulator.disabledAt!.toISOString();
       ctx.print(
         out.alreadyDisabled
           ? `${id} was already disabled (at ${at}).`
-          : `Disabled ${id} (${out.regulator.name}); ${out.sessionsEnded} console session(s) ended.`,
+          : `Disabled ${id} (${regulator.name}); ${out.sessionsEnded} console session(s) ended.`,
         {
           id,
-          email: out.regulator.email,
+          email: regulator.email,
           disabledAt: at,
           sessionsEnded: out.sessionsEnded,
           alreadyDisabled: out.alreadyDisabled,

@@ -1,9 +1,10 @@
 // `user create | list | disable`: people who sign in to the merchant dashboard. The password is read from stdin
 // (`--password-stdin`, never a flag: it stays out of shell history and process lists); without it a
 // random one is generated and printed once.
+import { disableAccount } from '../auth/disable';
 import {
   createDashboardUser,
-  disableDashboardUser,
+  dashboardUserDisable,
   generatePassword,
   listDashboardUsers,
 } from '../dashboard/users';
@@ -110,16 +111,17 @@ export function createUserCommands(
     async run(ctx) {
       const id = idFlag(ctx.flags, 'id', 'usr');
       const db = await ctx.db();
-      const out = await disableDashboardUser(db.sql, id);
-      const at = out.user.disabledAt!.toISOString();
+      const out = await disableAccount(db.sql, dashboardUserDisable, id);
+      const user = out.account;
+      const at = user.disabledAt!.toISOString();
       ctx.print(
         out.alreadyDisabled
           ? `${id} was already disabled (at ${at}).`
-          : `Disabled ${id} <${out.user.email}>; ${out.sessionsEnded} session(s) ended.`,
+          : `Disabled ${id} <${user.email}>; ${out.sessionsEnded} session(s) ended.`,
         {
           id,
-          merchantId: out.user.merchantId,
-          email: out.user.email,
+          merchantId: user.merchantId,
+          email: user.email,
           disabledAt: at,
           sessionsEnded: out.sessionsEnded,
           alreadyDisabled: out.alreadyDisabled,

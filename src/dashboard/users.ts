@@ -1,22 +1,13 @@
 // Dashboard users: people who sign in for one merchant with an email and a password (scrypt with a
 // per-user salt, the same format as the regulator console), locked for a while after repeated failures.
 import { appendAudit } from '../audit/log';
-import {
-  checkPasswordPolicy,
-  DEFAULT_SCRYPT_LOG_N,
-  hashPassword,
-  type PasswordHasher,
-} from '../auth/passwords';
-import {
-  accountStatements,
-  type LockoutPolicy,
-  type PasswordAccounts,
-  type SignInResult,
-  signInWithPassword,
-} from '../auth/signin';
+import type { DisableSpec } from '../auth/disable';
+import { checkPasswordPolicy, DEFAULT_SCRYPT_LOG_N, hashPassword } from '../auth/passwords';
+import { accountStatements, type LockoutPolicy, type PasswordAccounts } from '../auth/signin';
 import type { Queryable, Sql } from '../db/client';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { isId, newId } from '../lib/ids';
+import { dashboardSessions } from './sessions';
 
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -130,68 +121,27 @@ export const dashboardAccounts: PasswordAccounts<DashboardPrincipal> = {
       returning u.id, u.email, u.merchant_id, m.name as merchant_name, u.password_hash, u.failed_attempts,
         u.locked_until`;
     if (!row) return undefined;
-    return {
-      id: row.id,
-      passwordHash: row.password_hash,
-      attempts: row.failed_attempts,
-      lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
-      principal: {
-        userId: row.id,
-        role: 'owner',
-        merchantId: row.merchant_id,
-        merchantName: row.merchant_name,
-        email: row.email,
-      },
-    };
+    return userStatements.counted(row, {
+      userId: row.id,
+      role: 'owner',
+      merchantId: row.merchant_id,
+      merchantName: row.merchant_name,
+      email: row.email,
+    });
   },
   lock: userStatements.lock,
   succeeded: userStatements.succeeded,
   setPasswordHash: userStatements.setPasswordHash,
 };
 
-export type DashboardSignIn =
-  | { readonly ok: true; readonly user: DashboardPrincipal }
-  | Exclude<SignInResult<DashboardPrincipal>, { ok: true }>;
-
-/** Password sign-in of a dashboard user (src/auth/signin.ts says how it holds under attack). */
-export async function signInDashboard(
-  sql: Sql,
-  input: {
-    email: string;
-    password: string;
-    lockout: LockoutPolicy;
-    hasher: PasswordHasher;
-    scryptLogN: number;
-    now?: Date;
-  },
-): Promise<DashboardSignIn> {
-  const r = await signInWithPassword(sql, dashboardAccounts, input);
-  return r.ok ? { ok: true, user: r.principal } : r;
-}
-
-/** Disables a dashboard user: they cannot sign in, and their sessions end now. */
-export async function disableDashboardUser(
-  sql: Sql,
-  id: string,
-  actor = 'cli',
-): Promise<{ user: DashboardUser; sessionsEnded: number; alreadyDisabled: boolean }> {
-  if (!isId('usr', id))
-    throw new ValidationError('invalid user id', [{ path: 'id', message: 'a user id such as usr_…' }]);
-  return sql.begin(async (tx) => {
-    const [before] = await tx`select disabled_at from merchant_users where id = ${id} for update`;
-    if (!before) throw new NotFoundError(`dashboard user ${id}`, 'user_not_found');
-    const alreadyDisabled = before.disabled_at !== null;
-    if (!alreadyDisabled) await tx`update merchant_users set disabled_at = now() where id = ${id}`;
-    const ended = await tx`delete from merchant_sessions where user_id = ${id} returning user_id`;
-    if (!alreadyDisabled) {
-      await appendAudit(tx, {
-        actor,
-        action: 'dashboard_user.disabled',
-        subject: id,
-        data: { sessionsEnded: ended.length },
-      });
-    }
-    const [row] = await tx`select * from merchant_users where id = ${id}`;
-    return { user: userFromRow(row!), sessionsEnded: ended.length, alreadyDisabled };
-  });
-}
+/** Disabling a dashboard user (src/auth/disable.ts): no sign-in, and their sessions end now. */
+export const dashboardUserDisable: DisableSpec<DashboardUser> = {
+  table: 'merchant_users',
+  idPrefix: 'usr',
+  noun: 'dashboard user',
+  idName: 'user',
+  notFoundCode: 'user_not_found',
+  auditAction: 'dashboard_user.disabled',
+  sessions: dashboardSessions,
+  fromRow: userFromRow,
+};

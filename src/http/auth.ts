@@ -3,8 +3,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { AuthError } from '../lib/errors';
 import { isApiKeyShaped, type Principal, verifyApiKey } from '../merchants/apikeys';
-import type { Merchant } from '../merchants/repository';
-import type { Services } from '../services';
+import type { BaseEnv, MerchantEnv } from './env';
 import {
   authBuckets,
   clientAddress,
@@ -14,10 +13,6 @@ import {
   recordAuthFailure,
   refuseIfLimited,
 } from './ratelimit';
-
-export type AppEnv = {
-  Variables: { requestId: string; principal: Principal; merchant: Merchant; services: Services };
-};
 
 export function bearerToken(header: string | undefined): string {
   if (!header) throw new AuthError('unauthenticated', 'send your API key as "Authorization: Bearer sk_…"');
@@ -33,8 +28,8 @@ export const isAuthFailure = (err: unknown): boolean => err instanceof AuthError
  * Runs an authentication under the failure limits of src/http/ratelimit.ts: the client address and the
  * presented bearer key (its hash) are the buckets.
  */
-export function limitedBearerAuth<T>(
-  c: Context<AppEnv>,
+export function limitedBearerAuth<T, E extends BaseEnv>(
+  c: Context<E>,
   authenticate: (key: string) => Promise<T>,
 ): Promise<T> {
   const { sql, config } = c.get('services');
@@ -55,7 +50,7 @@ export function limitedBearerAuth<T>(
  * a failure counted), with the counters, the key and its merchant read in one batched statement
  * (src/http/credentials.ts). Sets `principal` and `merchant`.
  */
-export function merchantAuth(): MiddlewareHandler<AppEnv> {
+export function merchantAuth(): MiddlewareHandler<MerchantEnv> {
   return async (c, next) => {
     const services = c.get('services');
     const { sql, config } = services;

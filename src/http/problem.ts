@@ -5,6 +5,10 @@ import { HTTPException } from 'hono/http-exception';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/errors';
 import { AppError, type FieldError } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import type { SharedVariables } from './env';
+
+/** Any context with a request id: the funnel answers for every sub-app, whatever else it holds. */
+type WithRequestId = { Variables: Pick<SharedVariables, 'requestId'> };
 
 export interface Problem {
   type: string;
@@ -33,8 +37,8 @@ const TITLES: Record<number, string> = {
 
 export const problemType = (code: string): string => `urn:alatau-pay:problem:${code}`;
 
-export function problemResponse(
-  c: Context,
+export function problemResponse<E extends WithRequestId>(
+  c: Context<E>,
   status: number,
   code: string,
   detail: string,
@@ -47,7 +51,7 @@ export function problemResponse(
     status,
     detail,
     code,
-    requestId: (c.get('requestId' as never) as string | undefined) ?? 'unknown',
+    requestId: c.get('requestId') ?? 'unknown', // unset when the first middleware never ran
     ...(errors?.length ? { errors } : {}),
   };
   return new Response(JSON.stringify(body), {
@@ -57,7 +61,7 @@ export function problemResponse(
 }
 
 export function onError(logger: Logger) {
-  return (err: Error, c: Context): Response => {
+  return <E extends WithRequestId>(err: Error, c: Context<E>): Response => {
     // A dropped or refused database connection is the database's state, not the request's: 503 and
     // a retry (which an Idempotency-Key makes safe even if the lost statement did commit).
     if (!(err instanceof AppError) && isDatabaseUnavailable(err)) {

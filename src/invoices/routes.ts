@@ -1,6 +1,8 @@
 // Merchant invoice API (SPEC section 6).
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '../http/auth';
+import { createRoute, z } from '@hono/zod-openapi';
+import { newApi } from '../http/api';
+import { merchantAuth } from '../http/auth';
+import type { MerchantEnv } from '../http/env';
 import {
   checkIdempotencyKey,
   type IdempotencyClaim,
@@ -23,10 +25,12 @@ const IdParam = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'inv_01jd8x3q4m5n6p7r8s9t0v1w2x' }),
 });
 
-export function registerInvoiceRoutes(
-  app: OpenAPIHono<AppEnv>,
-  limits: { metadataLimitBytes: number; maxExpiryMinutes: number },
-) {
+/** The merchant API's invoices: POST/GET /v1/invoices, GET /v1/invoices/{id}, POST …/cancel. */
+export function invoiceRoutes(limits: { metadataLimitBytes: number; maxExpiryMinutes: number }) {
+  const app = newApi<MerchantEnv>();
+  // '/v1/invoices/*' also matches '/v1/invoices': registering both would authenticate twice.
+  app.use('/v1/invoices/*', merchantAuth());
+
   const body = createInvoiceSchema(limits);
 
   app.openapi(
@@ -181,4 +185,5 @@ export function registerInvoiceRoutes(
       return c.json(invoiceToJson(inv, services.config.PUBLIC_URL) as z.infer<typeof InvoiceSchema>, 200);
     },
   );
+  return app;
 }

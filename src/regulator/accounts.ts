@@ -4,23 +4,14 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import { appendAudit } from '../audit/log';
-import {
-  checkPasswordPolicy,
-  DEFAULT_SCRYPT_LOG_N,
-  hashPassword,
-  type PasswordHasher,
-} from '../auth/passwords';
-import {
-  accountStatements,
-  type LockoutPolicy,
-  type PasswordAccounts,
-  type SignInResult,
-  signInWithPassword,
-} from '../auth/signin';
+import type { DisableSpec } from '../auth/disable';
+import { checkPasswordPolicy, DEFAULT_SCRYPT_LOG_N, hashPassword } from '../auth/passwords';
+import { accountStatements, type LockoutPolicy, type PasswordAccounts } from '../auth/signin';
 import type { Queryable, Sql } from '../db/client';
 import { timingSafeEqual } from '../lib/ct';
 import { AuthError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { isId, newId } from '../lib/ids';
+import { consoleSessions } from './sessions';
 
 const KEY_RE = /^rk_[1-9A-HJ-NP-Za-km-z]{40,50}$/;
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -177,74 +168,32 @@ export const regulatorAccounts: PasswordAccounts<RegulatorPrincipal> = {
       where lower(email) = lower(${email}) and disabled_at is null and password_hash is not null
       returning id, name, email, password_hash, failed_attempts, locked_until`;
     if (!row) return undefined;
-    return {
-      id: row.id,
-      passwordHash: row.password_hash,
-      attempts: row.failed_attempts,
-      lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
-      principal: { regulatorId: row.id, role: 'regulator', name: row.name, email: row.email },
-    };
+    return regulatorStatements.counted(row, {
+      regulatorId: row.id,
+      role: 'regulator',
+      name: row.name,
+      email: row.email,
+    });
   },
   lock: regulatorStatements.lock,
   succeeded: regulatorStatements.succeeded,
   setPasswordHash: regulatorStatements.setPasswordHash,
 };
 
-export type RegulatorSignIn =
-  | { readonly ok: true; readonly regulator: RegulatorPrincipal }
-  | Exclude<SignInResult<RegulatorPrincipal>, { ok: true }>;
-
-/** Console sign-in of a regulator (src/auth/signin.ts says how it holds under attack). */
-export async function signIn(
-  sql: Sql,
-  input: {
-    email: string;
-    password: string;
-    lockout: LockoutPolicy;
-    hasher: PasswordHasher;
-    scryptLogN: number;
-    now?: Date;
-  },
-): Promise<RegulatorSignIn> {
-  const r = await signInWithPassword(sql, regulatorAccounts, input);
-  return r.ok ? { ok: true, regulator: r.principal } : r;
-}
-
-const regulatorIdCheck = (id: string) => {
-  if (!isId('reg', id))
-    throw new ValidationError('invalid regulator id', [
-      { path: 'id', message: 'a regulator id such as reg_…' },
-    ]);
-};
-
 /**
- * Disables a regulator: no console sign-in, every console session ends now, and their API keys are
- * refused (401 api_key_revoked) from the next request.
+ * Disabling a regulator (src/auth/disable.ts): no console sign-in, every console session ends now,
+ * and their API keys are refused (401 api_key_revoked) from the next request.
  */
-export async function disableRegulator(
-  sql: Sql,
-  id: string,
-  actor = 'cli',
-): Promise<{ regulator: Regulator; sessionsEnded: number; alreadyDisabled: boolean }> {
-  regulatorIdCheck(id);
-  return sql.begin(async (tx) => {
-    const [before] = await tx`select disabled_at from regulators where id = ${id} for update`;
-    if (!before) throw new NotFoundError(`regulator ${id}`, 'regulator_not_found');
-    const alreadyDisabled = before.disabled_at !== null;
-    if (!alreadyDisabled) await tx`update regulators set disabled_at = now() where id = ${id}`;
-    const ended = await tx`delete from regulator_sessions where regulator_id = ${id} returning regulator_id`;
-    if (!alreadyDisabled) {
-      await appendAudit(tx, {
-        actor,
-        action: 'regulator.disabled',
-        subject: id,
-        data: { sessionsEnded: ended.length },
-      });
-    }
-    const [row] = await tx`select * from regulators where id = ${id}`;
-    return { regulator: regulatorFromRow(row!), sessionsEnded: ended.length, alreadyDisabled };
-  });
-}
+export const regulatorDisable: DisableSpec<Regulator> = {
+  table: 'regulators',
+  idPrefix: 'reg',
+  noun: 'regulator',
+  idName: 'regulator',
+  notFoundCode: 'regulator_not_found',
+  auditAction: 'regulator.disabled',
+  sessions: consoleSessions,
+  fromRow: regulatorFromRow,
+};
 
 /** Revokes one regulator API key at once (401 api_key_revoked from the next request). */
 export async function revokeRegulatorKey(

@@ -1,13 +1,12 @@
 // Bearer authentication for the regulator API: only rk_ keys. A merchant key is refused with 403
 // (it is a real key, just not for this API); the merchant API refuses rk_ keys the same way.
 import type { Context, MiddlewareHandler } from 'hono';
-import { type AppEnv, limitedBearerAuth } from '../http/auth';
+import { limitedBearerAuth } from '../http/auth';
+import type { RegulatorEnv } from '../http/env';
 import { AuthError } from '../lib/errors';
 import { authenticateRegulatorKey, type RegulatorPrincipal } from './accounts';
 
-const KEY = 'regulator';
-
-export function regulatorAuth(): MiddlewareHandler<AppEnv> {
+export function regulatorAuth(): MiddlewareHandler<RegulatorEnv> {
   return async (c, next) => {
     const principal = await limitedBearerAuth(c, async (key) => {
       if (key.startsWith('sk_')) {
@@ -15,18 +14,14 @@ export function regulatorAuth(): MiddlewareHandler<AppEnv> {
       }
       return authenticateRegulatorKey(c.get('services').sql, key);
     });
-    c.set(KEY as never, principal as never);
+    c.set('regulator', principal);
     await next();
   };
 }
 
-/** The regulator behind the request (set by regulatorAuth or the console session). */
-export function currentRegulator(c: Context): RegulatorPrincipal {
-  const r = c.get(KEY as never) as RegulatorPrincipal | undefined;
+/** The regulator behind the request (set by regulatorAuth). */
+export function currentRegulator(c: Context<RegulatorEnv>): RegulatorPrincipal {
+  const r = c.get('regulator');
   if (!r) throw new AuthError('unauthenticated', 'sign in as a regulator');
   return r;
-}
-
-export function setCurrentRegulator(c: Context, r: RegulatorPrincipal): void {
-  c.set(KEY as never, r as never);
 }

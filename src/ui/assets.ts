@@ -3,7 +3,7 @@
 // carry a content hash, so a browser may keep them for a year.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import type { Hono } from 'hono';
+import { newApi } from '../http/api';
 import { problemResponse } from '../http/problem';
 import { FAVICON_SVG, faviconIco } from './favicon';
 import { CHECKOUT_JS } from './generated/checkout-js';
@@ -36,8 +36,9 @@ export function assetUrl(name: AssetName): string {
   return `/assets/${name}?v=${ASSETS[name]!.version}`;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any Hono app (the OpenAPI one included)
-export function registerAssets(app: Hono<any>) {
+/** /favicon.ico and the pages' versioned /assets/{name}. */
+export function assetRoutes() {
+  const app = newApi();
   // Where every browser looks first, whatever the page links: a 404 here is an error in its console.
   app.get('/favicon.ico', (c) => {
     c.header('Cache-Control', 'public, max-age=86400');
@@ -57,4 +58,5 @@ export function registerAssets(app: Hono<any>) {
     c.header('Content-Type', a.type);
     return c.body(a.body as string);
   });
+  return app;
 }

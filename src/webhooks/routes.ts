@@ -1,6 +1,8 @@
 // Merchant webhook API (SPEC section 6): endpoints, their delivery log, redelivery, secret rotation.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { type AppEnv, merchantAuth } from '../http/auth';
+import { newApi } from '../http/api';
+import { merchantAuth } from '../http/auth';
+import type { MerchantEnv } from '../http/env';
 import { checkIdempotencyKey, requestFingerprint, withIdempotency } from '../http/idempotency';
 import { IDEMPOTENT_REPLAYED_HEADER, LOCATION_HEADER, problemResponses } from '../http/openapi';
 import { EVENT_TYPES } from '../invoices/state';
@@ -60,10 +62,13 @@ const DeliveryHeaders = z.object({
     .openapi({ description: 'Space-separated `v1,<base64 HMAC-SHA256>` entries (Standard Webhooks)' }),
 });
 
-/** The event payloads, as OpenAPI 3.1 top-level `webhooks`: what a receiver must accept. */
-function registerEventPayloads(app: OpenAPIHono<AppEnv>) {
+/**
+ * The event payloads, as OpenAPI 3.1 top-level `webhooks`: what a receiver must accept. Registered
+ * on the root app's registry: a sub-app's webhooks would be merged by app.route() as paths (`/invoice.paid`).
+ */
+export function registerEventPayloads(registry: OpenAPIHono['openAPIRegistry']) {
   for (const type of EVENT_TYPES) {
-    app.openAPIRegistry.registerWebhook({
+    registry.registerWebhook({
       method: 'post',
       path: type,
       operationId: `on${type.replace(/(^|[._])(\w)/g, (_, _s, ch: string) => ch.toUpperCase())}`,
@@ -82,8 +87,9 @@ function registerEventPayloads(app: OpenAPIHono<AppEnv>) {
   }
 }
 
-export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
-  registerEventPayloads(app);
+/** The merchant API's webhook endpoints and deliveries under /v1/webhooks. */
+export function webhookRoutes() {
+  const app = newApi<MerchantEnv>();
   const authed = merchantAuth();
   app.use('/v1/webhooks', authed);
   app.use('/v1/webhooks/*', authed);
@@ -310,4 +316,5 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>) {
       return c.json(deliveryToJson(delivery), 202);
     },
   );
+  return app;
 }

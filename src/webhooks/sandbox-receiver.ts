@@ -6,9 +6,8 @@
 // Kept in memory, not in the database: it is a window onto deliveries for the person at the terminal,
 // not a record (the delivery log in webhook_deliveries is that), needs no migration, and the process
 // that receives is the one that answers GET. A restart empties it.
-import type { Hono } from 'hono';
 import type { Queryable } from '../db/client';
-import type { AppEnv } from '../http/auth';
+import { newApi } from '../http/api';
 import { problemResponse } from '../http/problem';
 import type { SecretBox } from './secrets';
 import { verifyWebhook, WebhookVerificationError } from './verify';
@@ -46,7 +45,9 @@ export async function demoEndpointSecrets(sql: Queryable, box: SecretBox): Promi
   return Promise.all(open);
 }
 
-export function registerSandboxReceiver(app: Hono<AppEnv>): void {
+/** The sandbox's own webhook receiver (mounted in sandbox mode only). */
+export function sandboxReceiver() {
+  const app = newApi();
   const received: ReceivedWebhook[] = [];
 
   app.post(SANDBOX_WEBHOOK_PATH, async (c) => {
@@ -103,6 +104,7 @@ export function registerSandboxReceiver(app: Hono<AppEnv>): void {
   });
 
   app.get(SANDBOX_WEBHOOK_PATH, (c) => c.json({ received }));
+  return app;
 }
 
 /** The raw body, or undefined once it passes `max` bytes (chunked bodies have no length to check). */

@@ -404,7 +404,7 @@ describe('constant-time comparison of secrets', () => {
     // Both sign-in areas check every form's CSRF token through auth/forms.ts csrfHolds.
     ['auth/forms.ts', /timingSafeEqualString\(token, expected\)/],
     ['auth/routes.tsx', /csrfHolds\(c, form, getCookie\(c, area\.cookies\.login\)\)/],
-    ['auth/routes.tsx', /csrfHolds\(c, form, sessionIn\(c, prefix\)\.csrf\)/],
+    ['auth/routes.tsx', /csrfHolds\(c, form, sessionOf\(c\)\.csrf\)/],
     // The server's verify.ts re-exports the merchants' package: the one implementation is there.
     ['../packages/client/src/webhooks.ts', /timingSafeEqualString\(candidate, expected\)/],
     ['auth/passwords.ts', /timingSafeEqual/],

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIndex } from '../../src/aml/lists/store';
 import { createPasswordHasher } from '../../src/auth/passwords';
+import { signInWithPassword } from '../../src/auth/signin';
 import { runCli } from '../../src/cli';
 import { buildRegistry } from '../../src/cli/commands';
 import { listCommands } from '../../src/cli/lists';
 import { createRegulatorCommands } from '../../src/cli/regulator';
-import { authenticateRegulatorKey, signIn } from '../../src/regulator/accounts';
+import { authenticateRegulatorKey, regulatorAccounts } from '../../src/regulator/accounts';
 import { SDN_BZ2, TORNADO_ROUTER } from '../aml/lists/data';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 
@@ -61,7 +62,7 @@ describe('regulator create', () => {
     expect(out.id).toMatch(/^reg_[0-9a-z]{26}$/);
     expect(out.apiKey).toMatch(/^rk_[1-9A-HJ-NP-Za-km-z]{40,50}$/);
     expect(await authenticateRegulatorKey(db.sql, out.apiKey)).toMatchObject({ regulatorId: out.id });
-    const signed = await signIn(db.sql, {
+    const signed = await signInWithPassword(db.sql, regulatorAccounts, {
       email: 'A.Sadykova@afm.test',
       password: 'correct horse battery staple',
       lockout: { attempts: 5, minutes: 15 },

@@ -1,9 +1,8 @@
 // GET /pay/{id}: the checkout page in Kazakh, Russian or English, rendered on the server from the same
 // public view as GET /v1/checkout/{id}. An open page also asks for a check of its own invoice.
-import type { OpenAPIHono } from '@hono/zod-openapi';
 import { NETWORKS, type NetworkId } from '../../chains/networks';
 import { type CheckoutView, loadCheckout } from '../../checkout/routes';
-import type { AppEnv } from '../../http/auth';
+import { newApi } from '../../http/api';
 import { NotFoundError } from '../../lib/errors';
 import type { Services } from '../../services';
 import { fill, messagesFor, pickLang } from '../i18n';
@@ -45,7 +44,9 @@ export function walletOptionFor(services: Services, o: OptionView | undefined): 
   };
 }
 
-export function registerCheckoutPage(app: OpenAPIHono<AppEnv>, opts: CheckoutPageOptions = {}) {
+/** The payer's checkout page at /pay/{id}. */
+export function checkoutPage(opts: CheckoutPageOptions = {}) {
+  const app = newApi();
   app.get('/pay/:id', async (c) => {
     const services = c.get('services');
     const lang = pickLang(c.req.query('lang'), c.req.header('accept-language'));
@@ -84,4 +85,5 @@ export function registerCheckoutPage(app: OpenAPIHono<AppEnv>, opts: CheckoutPag
       />,
     );
   });
+  return app;
 }

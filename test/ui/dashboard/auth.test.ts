@@ -3,8 +3,9 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signInWithPassword } from '../../../src/auth/signin';
 import { createDashboardSession, loadDashboardSession } from '../../../src/dashboard/sessions';
-import { createDashboardUser, signInDashboard } from '../../../src/dashboard/users';
+import { createDashboardUser, dashboardAccounts } from '../../../src/dashboard/users';
 import type { TestContext } from '../../helpers/services';
 import { createTestMerchant } from '../../helpers/services';
 import { client, csrfOf, dashboardContext, PASSWORD, signIn } from './support';
@@ -73,7 +74,7 @@ describe('sign-in', () => {
     expect(locked.html).toMatch(/locked after repeated failed sign-ins/);
     expect((await signIn(c, 'lock@shop.kz')).res.status).toBe(423);
     // After the lockout the right password works again.
-    const later = await signInDashboard(ctx.db.sql, {
+    const later = await signInWithPassword(ctx.db.sql, dashboardAccounts, {
       email: 'lock@shop.kz',
       password: PASSWORD,
       lockout: { attempts: 3, minutes: 10 },

@@ -3,10 +3,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordHasher } from '../../../src/auth/passwords';
+import { signInWithPassword } from '../../../src/auth/signin';
 import { runCli } from '../../../src/cli';
 import { buildRegistry } from '../../../src/cli/commands';
 import { createUserCommands } from '../../../src/cli/user';
-import { signInDashboard } from '../../../src/dashboard/users';
+import { dashboardAccounts } from '../../../src/dashboard/users';
 import { createTestContext, createTestMerchant, type TestContext } from '../../helpers/services';
 
 let ctx: TestContext;
@@ -37,7 +38,7 @@ async function run(argv: string[]) {
 }
 
 const signIn = (email: string, password: string) =>
-  signInDashboard(ctx.db.sql, {
+  signInWithPassword(ctx.db.sql, dashboardAccounts, {
     email,
     password,
     lockout: { attempts: 5, minutes: 15 },

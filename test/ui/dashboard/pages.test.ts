@@ -4,6 +4,7 @@
 // and that one merchant never sees another's invoice.
 import { bech32 } from '@scure/base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { almatyDay } from '../../../src/dashboard/queries';
 import { createDashboardUser } from '../../../src/dashboard/users';
 import { confirmPayment, recordPayment } from '../../../src/invoices/state';
 import { DEMO_VPUB } from '../../../src/seed';
@@ -124,7 +125,8 @@ describe('invoices', () => {
     // A % typed by the person is literal, not a wildcard.
     const literal = await c.get(`/dashboard/invoices?orderId=${encodeURIComponent('%*')}`);
     expect(literal.html).toContain('No invoices match.');
-    const today = new Date().toISOString().slice(0, 10);
+    // The dashboard's days are Almaty's (UTC+5): from 19:00 UTC the UTC date is a day behind.
+    const today = almatyDay(new Date());
     const past = await c.get('/dashboard/invoices?to=2020-01-01');
     expect(past.html).toContain('No invoices match.');
     expect((await c.get(`/dashboard/invoices?from=2020-01-01&orderId=F-0&to=${today}`)).html).toContain(

@@ -1,0 +1,162 @@
+// The console's cases: the queue with its filters, one case, and the decision form (the same
+// aml/cases.decide as the API, so both enforce reasons and four eyes alike).
+import {
+  CASE_STATUSES,
+  type CaseStatus,
+  DECISIONS,
+  type Decision,
+  decide,
+  getCase,
+  listCases,
+} from '../../aml/cases';
+import { zonedTime } from '../../aml/deadlines';
+import { RISKS, type Risk } from '../../aml/types';
+import { reporterFromConfig } from '../../aml/wiring';
+import { isNetworkId, type NetworkId } from '../../chains/networks';
+import { newApi } from '../../http/api';
+import { problemResponse } from '../../http/problem';
+import { AppError } from '../../lib/errors';
+import { isId } from '../../lib/ids';
+import { parseKzt } from '../../lib/money';
+import { CasePage } from '../../ui/regulator/case';
+import { Page } from '../../ui/regulator/layout';
+import { type QueueFilters, QueuePage } from '../../ui/regulator/queue';
+import { type C, type ConsoleEnv, checkCsrf, sessionOf } from './pages';
+
+function queueFilters(c: C): QueueFilters {
+  const q = c.req.query();
+  const pick = (k: string) => (q[k] ? String(q[k]).slice(0, 64) : undefined);
+  return {
+    status: pick('status'),
+    risk: pick('risk'),
+    network: pick('network'),
+    merchant: pick('merchant'),
+    minAmount: pick('minAmount'),
+    maxAmount: pick('maxAmount'),
+    dueBefore: pick('dueBefore'),
+    overdue: pick('overdue'),
+  };
+}
+
+function kztOrUndefined(v: string | undefined): bigint | undefined {
+  if (!v) return undefined;
+  try {
+    return parseKzt(v.replace(/[\s,]/g, ''));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A date input (YYYY-MM-DD) → the end of that day in Almaty. */
+function endOfDay(v: string | undefined): Date | undefined {
+  const m = v ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(v) : null;
+  return m ? zonedTime(Number(m[1]), Number(m[2]), Number(m[3]), 23, 59, 59, 999) : undefined;
+}
+
+const NOTICES: Record<string, string> = {
+  clear: 'The case is cleared.',
+  'clear-first': 'Cleared once. A severe case needs a second, different regulator to clear it.',
+  escalate: 'The case is escalated.',
+  report: 'The case is reported: an FM-1 draft and the IVMS101 data were generated.',
+  reject: 'The case is rejected: the invoice is invalid.',
+};
+
+export function casePages() {
+  const app = newApi<ConsoleEnv>();
+
+  app.get('/regulator/cases', async (c) => {
+    const services = c.get('services');
+    const f = queueFilters(c);
+    const cursorParam = c.req.query('after');
+    const [dueIso, id] = cursorParam ? cursorParam.split('~') : [];
+    const cursor =
+      dueIso && id && isId('case', id) && !Number.isNaN(Date.parse(dueIso))
+        ? { dueAt: new Date(dueIso), id }
+        : undefined;
+    const page = await listCases(services.sql, {
+      status: (CASE_STATUSES as readonly string[]).includes(f.status ?? '')
+        ? (f.status as CaseStatus)
+        : undefined,
+      risk: (RISKS as readonly string[]).includes(f.risk ?? '') ? (f.risk as Risk) : undefined,
+      network: f.network && isNetworkId(f.network) ? (f.network as NetworkId) : undefined,
+      merchantId: f.merchant,
+      overdue: f.overdue === 'true' ? true : f.overdue === 'false' ? false : undefined,
+      minAmountTiyn: kztOrUndefined(f.minAmount),
+      maxAmountTiyn: kztOrUndefined(f.maxAmount),
+      dueBefore: endOfDay(f.dueBefore),
+      limit: 50,
+      cursor,
+    });
+    const merchants = await services.sql<{ id: string; name: string }[]>`
+      select distinct m.id, m.name from aml_cases c join merchants m on m.id = c.merchant_id order by m.name`;
+    let nextHref: string | undefined;
+    if (page.next) {
+      const params = new URLSearchParams(
+        Object.entries(f).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
+      params.set('after', `${page.next.dueAt.toISOString()}~${page.next.id}`);
+      nextHref = `/regulator/cases?${params}`;
+    }
+    return c.html(
+      <QueuePage
+        session={sessionOf(c)}
+        cases={page.data}
+        filters={f}
+        merchants={merchants}
+        nextHref={nextHref}
+      />,
+    );
+  });
+
+  const caseOr404 = async (c: C, id: string) =>
+    isId('case', id) ? await getCase(c.get('services').sql, id) : undefined;
+
+  app.get('/regulator/cases/:id', async (c) => {
+    const found = await caseOr404(c, c.req.param('id'));
+    if (!found) {
+      c.status(404);
+      return c.html(
+        <Page title="Not found" session={sessionOf(c)}>
+          <p class="error">No such case.</p>
+        </Page>,
+      );
+    }
+    const done = c.req.query('done');
+    return c.html(<CasePage session={sessionOf(c)} c={found} notice={done ? NOTICES[done] : undefined} />);
+  });
+
+  app.post('/regulator/cases/:id/decisions', async (c) => {
+    const check = await checkCsrf(c);
+    if (!check.ok) return check.res;
+    const services = c.get('services');
+    const id = c.req.param('id');
+    const found = await caseOr404(c, id);
+    if (!found) return problemResponse(c, 404, 'case_not_found', 'no such case');
+    const s = sessionOf(c);
+    const decision = check.form.decision ?? '';
+    try {
+      if (!(DECISIONS as readonly string[]).includes(decision)) {
+        throw new AppError('validation_failed', 'choose clear, escalate, report or reject', { status: 422 });
+      }
+      const out = await decide(
+        services.sql,
+        { state: services.state, reporter: reporterFromConfig(services.config) },
+        {
+          caseId: id,
+          decision: decision as Decision,
+          reason: check.form.reason ?? '',
+          regulator: { id: s.regulatorId, name: s.name, email: s.email },
+        },
+      );
+      const done = out.awaitingSecondClearance ? 'clear-first' : decision;
+      return c.redirect(`/regulator/cases/${id}?done=${done}`, 303);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      const fresh = (await caseOr404(c, id)) ?? found;
+      c.status(err.status as 409);
+      return c.html(<CasePage session={s} c={fresh} error={err.message} />);
+    }
+  });
+
+  return app;
+}
