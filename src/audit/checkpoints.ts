@@ -148,6 +148,13 @@ export async function listCheckpoints(
   return rows.map(fromRow);
 }
 
+/** The newest `limit` checkpoints, newest first (what the console shows). */
+export async function newestCheckpoints(q: Queryable, limit: number): Promise<AuditCheckpoint[]> {
+  const rows = await q<CheckpointRow[]>`select seq, head_hash, signed_at, public_key, signature
+    from audit_checkpoints order by id desc limit ${limit}`;
+  return rows.map(fromRow);
+}
+
 export interface CheckpointResult {
   readonly checkpoint: AuditCheckpoint;
   /** False when the head is unchanged since the newest checkpoint (`minIntervalMs` not needed then). */

@@ -18,6 +18,7 @@ import { zonedTime } from '../aml/deadlines';
 import { getReport } from '../aml/reports';
 import { RISKS, type Risk } from '../aml/types';
 import { reporterFromConfig } from '../aml/wiring';
+import { newestCheckpoints, verifyCheckpoints } from '../audit/checkpoints';
 import { verifyAuditChain } from '../audit/log';
 import { checkedForm, mountSignIn, sessionIn } from '../auth/routes';
 import { isNetworkId, type NetworkId } from '../chains/networks';
@@ -38,6 +39,8 @@ import { fm1Response } from './routes';
 import { type ConsoleSession, consoleSessions } from './sessions';
 
 export const SESSION_COOKIE = 'rg_session';
+/** Signed heads listed on the audit page (all of them are verified). */
+const RECENT_CHECKPOINTS = 20;
 export const LOGIN_COOKIE = 'rg_login';
 const CONSOLE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; " +
@@ -256,7 +259,19 @@ export function registerRegulatorConsole(app: OpenAPIHono<AppEnv>, config: Confi
   });
 
   app.get('/regulator/audit', async (c) => {
-    const v = await verifyAuditChain(c.get('services').sql);
-    return c.html(<AuditPage session={sessionOf(c)} v={v} />);
+    const { sql, auditKey } = c.get('services');
+    // The same two checks as `audit verify` and GET /v1/regulator/audit/verify.
+    const v = await verifyAuditChain(sql);
+    const checkpoints = await verifyCheckpoints(sql, auditKey);
+    const recent = await newestCheckpoints(sql, RECENT_CHECKPOINTS);
+    return c.html(
+      <AuditPage
+        session={sessionOf(c)}
+        v={v}
+        checkpoints={checkpoints}
+        recent={recent}
+        publicKey={auditKey?.publicKeyHex}
+      />,
+    );
   });
 }
