@@ -119,6 +119,9 @@ const fatal = (code: string, message: string) =>
 
 class Connection {
   private buffer: Buffer = Buffer.alloc(0);
+  /** Chunks received but not yet joined onto `buffer` (joined once a whole message is there). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private phase: Phase = 'startup';
   private startup: Uint8Array | undefined;
   private scram: ScramExchange | undefined;
@@ -142,31 +145,49 @@ class Connection {
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
       clearTimeout(this.idleTimer);
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
       // Read ahead only so far while earlier messages wait for the session.
-      if (this.busy && this.buffer.length > READ_AHEAD_BYTES) socket.pause();
+      if (this.busy && this.buffered() > READ_AHEAD_BYTES) socket.pause();
       void this.drain();
     });
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
   }
 
+  private buffered(): number {
+    return this.buffer.length + this.pendingBytes;
+  }
+
+  /**
+   * True when `n` bytes are buffered, joined into `buffer`. Chunks are joined only then, so a large
+   * message arriving in many chunks is copied once, not once per chunk.
+   */
+  private have(n: number): boolean {
+    if (this.buffer.length >= n) return true;
+    if (this.buffered() < n) return false;
+    this.buffer = Buffer.concat([this.buffer, ...this.pending]);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return true;
+  }
+
   /** The next complete message, or undefined while more bytes are needed. */
   private next(): { bytes: Uint8Array; type: number | undefined } | undefined {
     if (this.phase === 'startup') {
-      if (this.buffer.length < 8) return undefined;
+      if (!this.have(8)) return undefined;
       const len = this.buffer.readInt32BE(0);
       if (len < 8 || len > MAX_STARTUP_BYTES) throw new Error('bad startup packet');
-      if (this.buffer.length < len) return undefined;
+      if (!this.have(len)) return undefined;
       const bytes = this.buffer.subarray(0, len);
       this.buffer = this.buffer.subarray(len);
       return { bytes, type: undefined };
     }
-    if (this.buffer.length < 5) return undefined;
+    if (!this.have(5)) return undefined;
     const len = this.buffer.readInt32BE(1);
     const max = this.phase === 'ready' ? MAX_MESSAGE_BYTES : MAX_AUTH_MESSAGE_BYTES;
     if (len < 4 || len > max) throw new Error('bad message length');
-    if (this.buffer.length < len + 1) return undefined;
+    if (!this.have(len + 1)) return undefined;
     const bytes = this.buffer.subarray(0, len + 1);
     this.buffer = this.buffer.subarray(len + 1);
     return { bytes, type: bytes[0] };
@@ -245,7 +266,7 @@ class Connection {
       for (;;) {
         if (this.closed) return;
         let msg = this.next();
-        if (this.buffer.length <= READ_AHEAD_BYTES && this.socket.isPaused()) this.socket.resume();
+        if (this.buffered() <= READ_AHEAD_BYTES && this.socket.isPaused()) this.socket.resume();
         if (!msg) {
           // Waiting for this client while it holds the session: not for ever.
           if (this.lock.holds(this)) {

@@ -212,6 +212,25 @@ describe('after authentication', () => {
     }
   });
 
+  it('a large value (8 MiB, many chunks) and pipelined queries from several clients come back whole', async () => {
+    const big = 'x'.repeat(8 * 1024 * 1024);
+    const clients = [1, 2, 3].map(() => postgres(url(server.password), { max: 1 }));
+    try {
+      const [len] = await clients[0]!<{ n: number }[]>`select length(${big}::text) as n`;
+      expect(len!.n).toBe(big.length);
+      const answers = await Promise.all(
+        clients.flatMap((sql, c) =>
+          Array.from({ length: 20 }, (_, i) => sql<{ v: number }[]>`select ${c * 100 + i}::int as v`),
+        ),
+      );
+      expect(answers.map((r) => r[0]!.v)).toEqual(
+        [0, 1, 2].flatMap((c) => Array.from({ length: 20 }, (_, i) => c * 100 + i)),
+      );
+    } finally {
+      await Promise.all(clients.map((sql) => sql.end()));
+    }
+  });
+
   it('a client that goes silent inside a transaction does not stall the others; its work is undone', async () => {
     // Holds the session: a transaction open, then nothing (a CLI suspended with Ctrl-Z).
     const silent = await Raw.open();
