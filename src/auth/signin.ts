@@ -14,7 +14,7 @@
 import { appendAudit } from '../audit/log';
 import type { Queryable, Sql, Tx } from '../db/client';
 import { type PasswordHasher, storedLogN } from './passwords';
-import { countUnknownAttempt, lockUnknown } from './unknown';
+import { countUnknownAttempt, lockUnknown, readUnknownAttempt } from './unknown';
 
 export interface LockoutPolicy {
   readonly attempts: number;
@@ -74,7 +74,11 @@ export async function signInWithPassword<P>(
   const account = await accounts.countAttempt(sql, email, now);
   // An email with no account is counted and locked the same way (unknown.ts): its answers, and
   // where a hash is or is not checked, are those of a real account with a wrong password.
-  const counted = account ?? (await countUnknownAttempt(sql, accounts.auditKind, email, now));
+  let counted: Pick<CountedAccount<P>, 'attempts' | 'lockedUntil'>;
+  if (account) {
+    counted = account;
+    await readUnknownAttempt(sql, accounts.auditKind, email);
+  } else counted = await countUnknownAttempt(sql, accounts.auditKind, email, now);
   const lockNow = () =>
     account
       ? lock(sql, accounts, account.id, input.lockout, now)

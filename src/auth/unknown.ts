@@ -34,6 +34,15 @@ export async function countUnknownAttempt(
   };
 }
 
+/**
+ * For a real account: the same second round trip the unknown path's upsert costs (a read here, as
+ * the account's own UPDATE already wrote), so the number of statements does not tell them apart.
+ */
+export async function readUnknownAttempt(q: Queryable, area: string, email: string): Promise<void> {
+  await q`select failed_attempts from sign_in_unknown
+    where area = ${area} and email_digest = ${unknownEmailDigest(email)}`;
+}
+
 /** Locks the email until `until` unless it already is, as accountStatements' lock does. */
 export async function lockUnknown(
   q: Queryable,
