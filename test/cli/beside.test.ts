@@ -14,6 +14,8 @@ import { cliRunner } from './helpers';
 const ROOT = join(import.meta.dirname, '..', '..');
 let dataDir: string;
 let gateway: ChildProcess | undefined;
+// Embedded mode only: with DATABASE_URL set (the real-PostgreSQL pass) nothing here would differ, so
+// that pass skips it rather than run it twice.
 
 beforeAll(async () => {
   if (usingRealPostgres()) return;
