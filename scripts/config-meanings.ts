@@ -70,6 +70,8 @@ export const MEANINGS: Readonly<Record<string, string>> = {
   AUDIT_SIGNING_KEY:
     'Ed25519 key (64 hex digits, `openssl rand -hex 32`) that signs audit checkpoints; kept outside the database (sandbox: generated into `DATA_DIR/audit-signing.key`)',
   AUDIT_PUBLIC_KEY: 'a host that only verifies audit checkpoints is given the public key instead',
+  AUDIT_TRUSTED_PUBLIC_KEYS:
+    'after a rotation, the public keys of earlier signing keys (comma-separated hex); their checkpoints still verify, unless signed after the next key took over',
   AUDIT_CHECKPOINT_INTERVAL_SECONDS:
     "how often the background jobs sign the audit log's head into a checkpoint",
   REGULATOR_LOCKOUT_ATTEMPTS: 'failed sign-ins before an account is locked, and for how long',

@@ -155,6 +155,11 @@ export const configSchema = z
       (v) => v === undefined || /^(0x)?[0-9a-fA-F]{64}$/.test(v),
       'expected 64 hex digits (an Ed25519 public key)',
     ),
+    // Rotation: the public keys of earlier signing keys, whose checkpoints still verify.
+    AUDIT_TRUSTED_PUBLIC_KEYS: optionalString.refine(
+      (v) => v === undefined || v.split(/[\s,]+/).every((k) => k === '' || /^(0x)?[0-9a-fA-F]{64}$/.test(k)),
+      'expected Ed25519 public keys (64 hex digits each), separated by commas',
+    ),
     AUDIT_CHECKPOINT_INTERVAL_SECONDS: int(3600, 10, 7 * 86_400),
     WEBHOOK_ALLOW_PRIVATE: z
       .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })

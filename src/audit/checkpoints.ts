@@ -8,6 +8,11 @@
 // Trust: whoever holds the signing key can sign any head; keep it off the database host. The public
 // key is printed by `audit checkpoint` and served with the checkpoints; a checker must take it from
 // configuration (AUDIT_SIGNING_KEY or AUDIT_PUBLIC_KEY), never from the checkpoint under test.
+//
+// Rotation: each checkpoint names the key that signed it. Earlier keys an operator still trusts are
+// listed in AUDIT_TRUSTED_PUBLIC_KEYS; a checkpoint naming any other key is refused ('untrusted key').
+// A key's turn ends when the next key signs its first checkpoint: a later signature by the earlier
+// key (someone who kept or stole it after the rotation) is refused too ('retired key').
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { type Config, ConfigError } from '../config';
@@ -31,6 +36,13 @@ export interface AuditKey {
   readonly secretKey?: Uint8Array;
   readonly publicKey: Uint8Array;
   readonly publicKeyHex: string;
+  /** Earlier signing keys whose checkpoints are still trusted (AUDIT_TRUSTED_PUBLIC_KEYS). */
+  readonly previous?: readonly AuditPublicKey[];
+}
+
+export interface AuditPublicKey {
+  readonly publicKey: Uint8Array;
+  readonly publicKeyHex: string;
 }
 
 const HEX64 = /^(0x)?[0-9a-fA-F]{64}$/;
@@ -51,21 +63,34 @@ export function auditKeyFromPublic(hex: string): AuditKey {
   return { publicKey, publicKeyHex: bytesToHex(publicKey) };
 }
 
+/** The earlier keys of AUDIT_TRUSTED_PUBLIC_KEYS (comma- or space-separated hex), the current one left out. */
+export function parseTrustedKeys(list: string | undefined, current?: string): AuditPublicKey[] {
+  const keys = new Map<string, AuditPublicKey>();
+  for (const hex of (list ?? '').split(/[\s,]+/).filter(Boolean)) {
+    const k = auditKeyFromPublic(hex);
+    if (k.publicKeyHex !== current) keys.set(k.publicKeyHex, k);
+  }
+  return [...keys.values()];
+}
+
 /** The key from settings alone (no files): the secret if given, else the public key, else none. */
 export function auditKeyFromConfig(
-  config: Pick<Config, 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY'>,
+  config: Pick<Config, 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY'> &
+    Partial<Pick<Config, 'AUDIT_TRUSTED_PUBLIC_KEYS'>>,
 ): AuditKey | undefined {
+  let key: AuditKey | undefined;
   if (config.AUDIT_SIGNING_KEY) {
-    const key = auditKeyFromSecret(config.AUDIT_SIGNING_KEY);
+    key = auditKeyFromSecret(config.AUDIT_SIGNING_KEY);
     if (
       config.AUDIT_PUBLIC_KEY &&
       auditKeyFromPublic(config.AUDIT_PUBLIC_KEY).publicKeyHex !== key.publicKeyHex
     ) {
       throw new ConfigError(['AUDIT_PUBLIC_KEY: does not belong to AUDIT_SIGNING_KEY']);
     }
-    return key;
-  }
-  return config.AUDIT_PUBLIC_KEY ? auditKeyFromPublic(config.AUDIT_PUBLIC_KEY) : undefined;
+  } else if (config.AUDIT_PUBLIC_KEY) key = auditKeyFromPublic(config.AUDIT_PUBLIC_KEY);
+  if (!key) return undefined;
+  const previous = parseTrustedKeys(config.AUDIT_TRUSTED_PUBLIC_KEYS, key.publicKeyHex);
+  return previous.length > 0 ? { ...key, previous } : key;
 }
 
 export function generateAuditSecret(): string {
@@ -86,8 +111,8 @@ export function signCheckpoint(
   return { ...head, publicKey: key.publicKeyHex, signature };
 }
 
-/** True when `c` is signed by `key` (the configured one, never the key the checkpoint names). */
-export function checkpointSignatureValid(key: AuditKey, c: AuditCheckpoint): boolean {
+/** True when `c` is signed by `key` (a configured one, never the key the checkpoint names). */
+export function checkpointSignatureValid(key: AuditPublicKey, c: AuditCheckpoint): boolean {
   try {
     if (!/^[0-9a-f]{128}$/i.test(c.signature)) return false;
     return ed25519.verify(hexToBytes(c.signature), checkpointMessage(c), key.publicKey);
@@ -120,6 +145,13 @@ export async function listCheckpoints(
   const rows = await q<CheckpointRow[]>`select seq, head_hash, signed_at, public_key, signature
     from audit_checkpoints where seq >= ${opts.afterSeq ?? 0}
     order by id limit ${opts.limit ?? 1_000_000}`;
+  return rows.map(fromRow);
+}
+
+/** The newest `limit` checkpoints, newest first (what the console shows). */
+export async function newestCheckpoints(q: Queryable, limit: number): Promise<AuditCheckpoint[]> {
+  const rows = await q<CheckpointRow[]>`select seq, head_hash, signed_at, public_key, signature
+    from audit_checkpoints order by id desc limit ${limit}`;
   return rows.map(fromRow);
 }
 
@@ -172,8 +204,12 @@ export async function createCheckpoint(
 }
 
 export type CheckpointProblem =
-  /** Not signed by the configured key (a forged or altered checkpoint). */
+  /** Not signed by the key it names (a forged or altered checkpoint). */
   | 'bad signature'
+  /** Names a key that is neither the configured one nor in AUDIT_TRUSTED_PUBLIC_KEYS. */
+  | 'untrusted key'
+  /** Signed by an earlier key after the next key had taken over (a retired key used again). */
+  | 'retired key'
   /** The chain is shorter than the checkpoint: entries after it were deleted. */
   | 'entry missing'
   /** The entry at the checkpoint's seq has another hash: it or an earlier one was rewritten. */
@@ -183,7 +219,16 @@ export interface CheckpointFailure {
   readonly seq: number;
   readonly headHash: string;
   readonly signedAt: string;
+  /** The key the checkpoint names ('' for a copy that names none). */
+  readonly publicKey: string;
   readonly problem: CheckpointProblem;
+}
+
+/** A trusted key and how many checkpoints it validly signed. */
+export interface CheckpointKeyUse {
+  readonly publicKey: string;
+  readonly current: boolean;
+  readonly checkpoints: number;
 }
 
 export interface CheckpointVerification {
@@ -195,6 +240,8 @@ export interface CheckpointVerification {
   readonly failures: readonly CheckpointFailure[];
   /** No key configured: checkpoints cannot be checked (not ok when there are any). */
   readonly keyMissing?: true;
+  /** The trusted keys, current first, with the checkpoints each signed. */
+  readonly keys?: readonly CheckpointKeyUse[];
 }
 
 /**
@@ -221,12 +268,49 @@ export async function verifyCheckpoints(
   if (!key) return { ok: all.length === 0, checked: 0, failures: [], keyMissing: true };
   const failures: CheckpointFailure[] = [];
   const fail = (c: AuditCheckpoint, problem: CheckpointProblem) =>
-    failures.push({ seq: c.seq, headHash: c.headHash, signedAt: c.signedAt, problem });
-  const valid = all.filter((c) => {
-    if (checkpointSignatureValid(key, c)) return true;
-    fail(c, 'bad signature');
-    return false;
-  });
+    failures.push({
+      seq: c.seq,
+      headHash: c.headHash,
+      signedAt: c.signedAt,
+      publicKey: c.publicKey,
+      problem,
+    });
+  const trusted: AuditPublicKey[] = [key, ...(key.previous ?? [])];
+  const byHex = new Map(trusted.map((k) => [k.publicKeyHex, k]));
+  // Each checkpoint against the trusted key it names (a copy that names none: any trusted key).
+  const signed: { c: AuditCheckpoint; by: string }[] = [];
+  for (const c of all) {
+    const named = c.publicKey.toLowerCase();
+    const candidates = named ? [byHex.get(named)].filter((k) => k !== undefined) : trusted;
+    if (candidates.length === 0) {
+      fail(c, 'untrusted key');
+      continue;
+    }
+    const by = candidates.find((k) => checkpointSignatureValid(k, c));
+    if (by) signed.push({ c, by: by.publicKeyHex });
+    else fail(c, 'bad signature');
+  }
+  // A key's turn ends when another key signs for the first time after its own first checkpoint.
+  const firstUse = new Map<string, string>();
+  for (const { c, by } of signed) {
+    const seen = firstUse.get(by);
+    if (seen === undefined || c.signedAt < seen) firstUse.set(by, c.signedAt);
+  }
+  const valid = signed
+    .filter(({ c, by }) => {
+      // The configured key is the signer now, whatever came before (it may be an old one brought back).
+      if (by === key.publicKeyHex) return true;
+      const mine = firstUse.get(by)!;
+      const succeeded = [...firstUse].some(([k, t]) => k !== by && t > mine && t <= c.signedAt);
+      if (succeeded) fail(c, 'retired key');
+      return !succeeded;
+    })
+    .map(({ c, by }) => ({ ...c, by }));
+  const keys: CheckpointKeyUse[] = trusted.map((k) => ({
+    publicKey: k.publicKeyHex,
+    current: k === key,
+    checkpoints: valid.filter((c) => c.by === k.publicKeyHex).length,
+  }));
   const seqs = [...new Set(valid.map((c) => c.seq).filter((s) => s > 0))];
   const hashes = new Map<number, string>();
   for (let i = 0; i < seqs.length; i += 10_000) {
@@ -248,6 +332,7 @@ export async function verifyCheckpoints(
     checked: all.length,
     ...(latestSeq !== undefined ? { latestSeq } : {}),
     failures,
+    keys,
   };
 }
 

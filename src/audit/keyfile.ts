@@ -9,7 +9,8 @@ import { type AuditKey, auditKeyFromConfig, auditKeyFromSecret, generateAuditSec
 
 export const AUDIT_KEY_FILE = 'audit-signing.key';
 
-type KeyConfig = Pick<Config, 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY' | 'NETWORK_MODE' | 'DATA_DIR'>;
+type KeyConfig = Pick<Config, 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY' | 'NETWORK_MODE' | 'DATA_DIR'> &
+  Partial<Pick<Config, 'AUDIT_TRUSTED_PUBLIC_KEYS'>>;
 
 /** The secret key to sign with (hex), generating the sandbox one if needed; undefined when none. */
 export function resolveAuditSecret(config: KeyConfig): { key?: string; file?: string; created: boolean } {

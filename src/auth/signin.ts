@@ -5,7 +5,8 @@
 // finds the account (one UPDATE … RETURNING): parallel guesses each get their own number, and those
 // past the limit are refused unchecked, so no more than the limit are ever verified and a right
 // password sent after them cannot slip in and clear the lock. An unknown email pays the same scrypt
-// cost as a real account (PasswordHasher.verifyUnknown at the configured cost). The checks run in
+// cost as a real account (PasswordHasher.verifyUnknown at the configured cost), and has the same
+// counter and lock (unknown.ts), so neither its answers nor its timing say whether it exists. The checks run in
 // the bounded hasher; when it is full the sign-in is refused with HashingBusyError (503).
 //
 // A second factor (SPEC section 12, TOTP) slots in between `signInWithPassword` answering ok and the
@@ -13,6 +14,7 @@
 import { appendAudit } from '../audit/log';
 import type { Queryable, Sql, Tx } from '../db/client';
 import { type PasswordHasher, storedLogN } from './passwords';
+import { countUnknownAttempt, lockUnknown, readUnknownAttempt } from './unknown';
 
 export interface LockoutPolicy {
   readonly attempts: number;
@@ -68,14 +70,28 @@ export async function signInWithPassword<P>(
   input: PasswordSignIn,
 ): Promise<SignInResult<P>> {
   const now = input.now ?? new Date();
-  const account = await accounts.countAttempt(sql, input.email.trim(), now);
-  if (!account) return input.hasher.verifyUnknown(input.password, input.scryptLogN).then(invalid);
-  if (account.lockedUntil && account.lockedUntil.getTime() > now.getTime()) {
-    return { ok: false, reason: 'locked', until: account.lockedUntil };
+  const email = input.email.trim();
+  const account = await accounts.countAttempt(sql, email, now);
+  // An email with no account is counted and locked the same way (unknown.ts): its answers, and
+  // where a hash is or is not checked, are those of a real account with a wrong password.
+  let counted: Pick<CountedAccount<P>, 'attempts' | 'lockedUntil'>;
+  if (account) {
+    counted = account;
+    await readUnknownAttempt(sql, accounts.auditKind, email);
+  } else counted = await countUnknownAttempt(sql, accounts.auditKind, email, now);
+  const lockNow = () =>
+    account
+      ? lock(sql, accounts, account.id, input.lockout, now)
+      : lockUnknownEmail(sql, accounts.auditKind, email, input.lockout, now);
+  if (counted.lockedUntil && counted.lockedUntil.getTime() > now.getTime()) {
+    return { ok: false, reason: 'locked', until: counted.lockedUntil };
   }
   // Beyond the limit: refused without looking at the password.
-  if (account.attempts > input.lockout.attempts) return lock(sql, accounts, account.id, input.lockout, now);
-  if (await input.hasher.verify(input.password, account.passwordHash)) {
+  if (counted.attempts > input.lockout.attempts) return lockNow();
+  const right = account
+    ? await input.hasher.verify(input.password, account.passwordHash)
+    : await input.hasher.verifyUnknown(input.password, input.scryptLogN);
+  if (right && account) {
     await sql.begin(async (tx: Tx) => {
       await accounts.succeeded(tx, account.id, now);
       await appendAudit(tx, {
@@ -87,8 +103,20 @@ export async function signInWithPassword<P>(
     await upgradeCost(sql, accounts, account, input);
     return { ok: true, principal: account.principal };
   }
-  if (account.attempts >= input.lockout.attempts) return lock(sql, accounts, account.id, input.lockout, now);
+  if (counted.attempts >= input.lockout.attempts) return lockNow();
   return { ok: false, reason: 'invalid' };
+}
+
+async function lockUnknownEmail(
+  sql: Sql,
+  area: string,
+  email: string,
+  lockout: LockoutPolicy,
+  now: Date,
+): Promise<{ ok: false; reason: 'locked'; until: Date }> {
+  const until = new Date(now.getTime() + lockout.minutes * 60_000);
+  await lockUnknown(sql, area, email, until, now);
+  return { ok: false, reason: 'locked', until };
 }
 
 /**
@@ -113,8 +141,6 @@ async function upgradeCost<P>(
     // Next sign-in tries again.
   }
 }
-
-const invalid = () => ({ ok: false, reason: 'invalid' }) as const;
 
 async function lock<P>(
   sql: Sql,

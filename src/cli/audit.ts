@@ -58,6 +58,10 @@ const verify: CliCommand = {
         `  Checkpoints: ${checkpoints.checked} checked, signed by ${key!.publicKeyHex}` +
           (checkpoints.latestSeq !== undefined ? `, newest at entry ${checkpoints.latestSeq}.` : '.'),
       );
+      for (const k of checkpoints.keys ?? []) {
+        if (!k.current)
+          lines.push(`  Earlier key ${k.publicKey} (AUDIT_TRUSTED_PUBLIC_KEYS): ${k.checkpoints} signed.`);
+      }
     } else {
       lines.push(`  Checkpoints: ${checkpoints.failures.length} of ${checkpoints.checked} FAIL:`);
       for (const f of checkpoints.failures.slice(0, 20)) {

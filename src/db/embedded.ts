@@ -1,11 +1,14 @@
 // The embedded default: PGlite (PostgreSQL in WASM) with its data under DATA_DIR, served on a loopback
 // port by pglite-socket so the very same postgres.js code path runs against it.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { servePglite } from './pg-socket';
+import { newSocketPassword, servePglite } from './pg-socket';
 
-/** Where a running process's embedded database can be reached: `{ "port", "pid" }` under DATA_DIR. */
+/**
+ * Where a running process's embedded database can be reached, and the secret it asks for:
+ * `{ "port", "pid", "password" }` under DATA_DIR, readable by the directory's owner only.
+ */
 export const SOCKET_FILE = 'pg.socket.json';
 
 export interface EmbeddedDatabase {
@@ -77,7 +80,8 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts PGlite on `dataDir` (`memory://` for a throwaway instance) behind a socket server.
- * `maxConnections` must be at least the client pool's `max`, or connections queue forever.
+ * `maxConnections` must be at least the client pool's `max`, or connections queue forever; a few
+ * more are allowed for CLIs beside it.
  */
 export async function startEmbeddedDatabase(options: {
   dataDir: string;
@@ -86,7 +90,11 @@ export async function startEmbeddedDatabase(options: {
   const { PGlite } = await import('@electric-sql/pglite');
   const memory = options.dataDir.startsWith('memory://');
   const dir = memory ? options.dataDir : resolve(options.dataDir, 'pg');
-  if (!memory) mkdirSync(dir, { recursive: true });
+  if (!memory) {
+    // The database files are the whole database: the data directory's owner only.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
   const unlock = memory ? () => {} : lockDataDir(resolve(options.dataDir));
   let db: Awaited<ReturnType<typeof PGlite.create>>;
   try {
@@ -98,15 +106,20 @@ export async function startEmbeddedDatabase(options: {
   // Port 0: the OS picks a free port at listen time, so there is no race with other processes.
   let server: Awaited<ReturnType<typeof servePglite>>;
   try {
-    server = await servePglite(db, { host: '127.0.0.1', port: 0 });
+    server = await servePglite(db, {
+      host: '127.0.0.1',
+      port: 0,
+      password: newSocketPassword(),
+      maxConnections: options.maxConnections + CLI_CONNECTIONS,
+    });
   } catch (err) {
     await db.close();
     unlock();
     throw err;
   }
-  const unpublish = memory ? () => {} : publishSocket(resolve(options.dataDir), server.port);
+  const unpublish = memory ? () => {} : publishSocket(resolve(options.dataDir), server.port, server.password);
   return {
-    url: embeddedUrl(server.port),
+    url: embeddedUrl(server.port, server.password),
     async stop() {
       unpublish();
       await server.stop();
@@ -116,13 +129,23 @@ export async function startEmbeddedDatabase(options: {
   };
 }
 
-const embeddedUrl = (port: number) => `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
+/** Connections beyond the gateway's pool: CLIs run beside it. */
+const CLI_CONNECTIONS = 8;
+
+const embeddedUrl = (port: number, password: string) =>
+  `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres?sslmode=disable`;
 
 /** Tells other processes (the CLI) where this process serves the data directory's database. */
-function publishSocket(dataDir: string, port: number): () => void {
+function publishSocket(dataDir: string, port: number, password: string): () => void {
   const file = join(dataDir, SOCKET_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ port, pid: process.pid })}\n`, { mode: 0o600 });
+  // A new file ('wx'), so the mode applies (an existing one would keep its own); chmod for the umask.
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, `${JSON.stringify({ port, pid: process.pid, password })}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
+  chmodSync(tmp, 0o600);
   renameSync(tmp, file);
   const remove = () => {
     process.removeListener('exit', remove);
@@ -157,7 +180,7 @@ export async function findRunningDatabase(
 ): Promise<{ url: string; pid: number } | undefined> {
   if (dataDir.startsWith('memory://')) return undefined;
   const dir = resolve(dataDir);
-  let rec: { port?: unknown; pid?: unknown };
+  let rec: { port?: unknown; pid?: unknown; password?: unknown };
   let owner: number;
   try {
     rec = JSON.parse(readFileSync(join(dir, SOCKET_FILE), 'utf8')) as typeof rec;
@@ -165,11 +188,12 @@ export async function findRunningDatabase(
   } catch {
     return undefined;
   }
-  const { port, pid } = rec;
+  const { port, pid, password } = rec;
+  if (typeof password !== 'string' || password.length === 0) return undefined;
   if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
   if (typeof pid !== 'number' || pid !== owner || pid === process.pid || !processAlive(pid)) return undefined;
   if (!(await acceptsConnections(port))) return undefined;
-  return { url: embeddedUrl(port), pid };
+  return { url: embeddedUrl(port, password), pid };
 }
 
 export const embeddedDataDir = (dataDir: string): string => join(dataDir, 'pg');

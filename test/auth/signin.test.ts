@@ -168,3 +168,101 @@ describe('bounded hashing (item 2)', () => {
     expect((await postSignIn(s.ctx, dash, dash.email, PASSWORD)).status).toBe(303);
   });
 });
+
+describe('no account discovery by lockout (session 6)', () => {
+  let s: SignInContext;
+  beforeAll(async () => {
+    s = await signInContext({ AUTH_FAILURES_PER_ADDRESS: '1000' });
+  });
+  afterAll(() => s?.ctx.close());
+
+  /** The page with what differs per request taken out: the CSRF token, the email, the clock. */
+  const page = async (r: Response, email: string) =>
+    (await r.text())
+      .replaceAll(email, '<email>')
+      .replace(/value="[A-Za-z0-9_-]{20,}"/g, 'value="<csrf>"')
+      .replace(/\d{2}:\d{2}/g, '<time>');
+
+  /** Seven wrong passwords in a row: statuses, pages and scrypt calls. */
+  async function sevenWrong(a: Area, email: string) {
+    const statuses: number[] = [];
+    const pages: string[] = [];
+    const before = s.kdf.calls.length;
+    for (let i = 0; i < 7; i++) {
+      const r = await postSignIn(s.ctx, a, email, `wrong password #${i}`);
+      statuses.push(r.status);
+      pages.push(await page(r, email));
+    }
+    return { statuses, pages, hashes: s.kdf.calls.slice(before) };
+  }
+
+  it.each([0, 1])(
+    'area %i: an unknown email answers exactly as a real one: 401 × 4, then 423 with the same page, and the same hashes',
+    async (i) => {
+      const a = s.areas[i]!;
+      const real = await sevenWrong(a, a.email);
+      const unknown = await sevenWrong(a, `nobody${i}@nowhere.test`);
+      expect(real.statuses).toEqual([401, 401, 401, 401, 423, 423, 423]);
+      expect(unknown.statuses).toEqual(real.statuses);
+      expect(unknown.pages).toEqual(real.pages);
+      // Five checked (the fifth locks), none while locked; at the configured cost both times.
+      expect(real.hashes).toHaveLength(5);
+      expect(unknown.hashes).toEqual(real.hashes);
+      // Case and spaces do not make a fresh counter (the account lookup ignores them too).
+      const again = await postSignIn(s.ctx, a, `  NOBODY${i}@Nowhere.TEST `, 'wrong password!');
+      expect(again.status).toBe(423);
+      // The guesses are not kept in the clear.
+      const rows = await s.ctx.db.sql`select email_digest from sign_in_unknown`;
+      expect(JSON.stringify(rows)).not.toContain('nowhere');
+    },
+  );
+
+  it.each([0, 1])('area %i: a disabled account answers as an unknown email does', async (i) => {
+    const a = s.areas[i]!;
+    const sql = s.ctx.db.sql;
+    const email = i === 0 ? 'clerk@guarded.test' : 'retired@afm.test';
+    if (i === 0) {
+      const [m] = await sql`select merchant_id from merchant_users where email = ${a.email}`;
+      await sql`insert into merchant_users (id, merchant_id, email, password_hash, disabled_at)
+        select 'usr_disabled0000000000000000', ${m!.merchant_id}, ${email}, password_hash, now()
+        from merchant_users where email = ${a.email}`;
+    } else {
+      await sql`insert into regulators (id, name, email, password_hash, disabled_at)
+        select 'reg_disabled0000000000000000', 'Retired', ${email}, password_hash, now()
+        from regulators where email = ${a.email}`;
+    }
+    const disabled = await sevenWrong(a, email);
+    expect(disabled.statuses).toEqual([401, 401, 401, 401, 423, 423, 423]);
+  });
+
+  it.each([0, 1])(
+    'area %i: 30 parallel guesses at an unknown email: at most 5 hashed, the rest locked out, as for a real one',
+    async (i) => {
+      const a = s.areas[i]!;
+      const before = s.kdf.calls.length;
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, j) =>
+          postSignIn(s.ctx, a, `parallel${i}@nowhere.test`, `guess #${j}`),
+        ),
+      );
+      const statuses = answers.map((r) => r.status);
+      expect(s.kdf.calls.length - before).toBeLessThanOrEqual(5);
+      expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(4);
+      expect(statuses.filter((x) => x === 423).length).toBeGreaterThanOrEqual(26);
+      expect(statuses.every((x) => x === 401 || x === 423)).toBe(true);
+    },
+  );
+
+  it('the lock of an unknown email runs out like an account’s, and the counter restarts', async () => {
+    const a = s.areas[0];
+    const email = 'expiring@nowhere.test';
+    for (let i = 0; i < 5; i++) await postSignIn(s.ctx, a, email, 'wrong password!');
+    expect((await postSignIn(s.ctx, a, email, 'wrong password!')).status).toBe(423);
+    await s.ctx.db.sql`update sign_in_unknown set locked_until = now() - interval '1 second'
+      where locked_until is not null and failed_attempts >= 0`;
+    await s.ctx.db.sql`update merchant_users set locked_until = now() - interval '1 second'
+      where email = ${a.email}`;
+    expect((await postSignIn(s.ctx, a, email, 'wrong password!')).status).toBe(401);
+    expect((await postSignIn(s.ctx, a, a.email, 'wrong password!')).status).toBe(401);
+  });
+});

@@ -1,7 +1,10 @@
 // `audit verify` on its own database, because the last test tampers with the log.
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryHash } from '../../src/audit/log';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
@@ -176,5 +179,32 @@ describe('audit verify', () => {
     expect(withCopy.json()).toMatchObject({ checkpoints: { failures: [{ problem: 'hash mismatch' }] } });
     const bad = await run(['audit', 'verify', '--checkpoints', join(dataDir, 'missing.json')]);
     expect(bad.code).toBe(2);
+  });
+});
+
+describe('audit key rotation', () => {
+  it('after a rotation the earlier checkpoints verify only with the earlier key listed', async () => {
+    // (Runs after the tampering above: the links hold, and no checkpoints are left.)
+    const old = await run(['audit', 'checkpoint', '--json']); // the sandbox key in DATA_DIR
+    expect(old.code, old.stderr).toBe(0);
+    const oldKey = old.json<{ publicKey: string }>().publicKey;
+    const newSecret = bytesToHex(ed25519.utils.randomSecretKey());
+    const rotated = { AUDIT_SIGNING_KEY: newSecret };
+    const made = await run(['audit', 'checkpoint', '--json'], rotated);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.json<{ publicKey: string; created: boolean }>()).toMatchObject({ created: true });
+    expect(made.json<{ publicKey: string }>().publicKey).not.toBe(oldKey);
+
+    const strict = await run(['audit', 'verify', '--json'], rotated);
+    expect(strict.code).toBe(1);
+    expect(strict.json()).toMatchObject({ checkpoints: { failures: [{ problem: 'untrusted key' }] } });
+
+    const trusting = { ...rotated, AUDIT_TRUSTED_PUBLIC_KEYS: oldKey };
+    const ok = await run(['audit', 'verify'], trusting);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toContain(`Earlier key ${oldKey} (AUDIT_TRUSTED_PUBLIC_KEYS): 1 signed.`);
+    const bad = await run(['audit', 'verify'], { ...rotated, AUDIT_TRUSTED_PUBLIC_KEYS: 'nope' });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('AUDIT_TRUSTED_PUBLIC_KEYS');
   });
 });

@@ -1,8 +1,10 @@
-// The embedded database's socket server (src/db/pg-socket.ts) shared by the gateway and the CLI.
+// The embedded database's socket server (src/db/pg-socket.ts) shared by the gateway and the CLI: the
+// session shared safely, and nobody reaches the database without the secret.
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgSocketServer, servePglite } from '../../src/db/pg-socket';
 
 let db: PGlite;
@@ -10,12 +12,15 @@ let server: PgSocketServer;
 
 beforeAll(async () => {
   db = await PGlite.create();
-  server = await servePglite(db, { idleHoldMs: 200 });
+  server = await servePglite(db, { idleHoldMs: 200, authDeadlineMs: 300, maxConnections: 6 });
 });
 afterAll(async () => {
   await server.stop();
   await db.close();
 });
+
+const url = (password?: string) =>
+  `postgres://postgres${password === undefined ? '' : `:${password}`}@127.0.0.1:${server.port}/postgres`;
 
 function message(type: string, body: Buffer): Buffer {
   const b = Buffer.alloc(5 + body.length);
@@ -25,39 +30,242 @@ function message(type: string, body: Buffer): Buffer {
   return b;
 }
 
-/** A raw client: the startup packet, then one simple query, answered up to ReadyForQuery. */
-async function rawClientRuns(query: string): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port: server.port });
-  await new Promise((r) => socket.once('connect', r));
+function startupPacket(): Buffer {
   const params = Buffer.from('user\0postgres\0database\0postgres\0\0');
   const startup = Buffer.alloc(8 + params.length);
   startup.writeInt32BE(8 + params.length, 0);
   startup.writeInt32BE(196608, 4);
   params.copy(startup, 8);
-  let seen = 0;
-  const ready = new Promise<void>((resolve) =>
-    socket.on('data', (chunk: Buffer) => {
-      // Each ReadyForQuery ('Z', length 5) ends a batch: the startup's, then the query's.
-      for (let i = 0; i + 5 < chunk.length; i++)
-        if (chunk[i] === 0x5a && chunk.readInt32BE(i + 1) === 5 && ++seen === 2) resolve();
-    }),
-  );
-  socket.write(startup);
-  socket.write(message('Q', Buffer.from(`${query}\0`)));
-  await ready;
-  return socket;
+  return startup;
 }
 
-it('a client that goes silent inside a transaction does not stall the others; its work is undone', async () => {
-  // Holds the session: a transaction open, then nothing (a CLI suspended with Ctrl-Z).
-  const silent = await rawClientRuns('BEGIN; CREATE TABLE left_open (x int)');
-  const sql = postgres(`postgres://postgres@127.0.0.1:${server.port}/postgres`, { max: 1 });
-  try {
-    const [row] = await sql<{ t: string | null }[]>`select to_regclass('left_open')::text as t`;
-    expect(row!.t).toBeNull();
-    expect(silent.destroyed || silent.readableEnded).toBe(true);
-  } finally {
-    silent.destroy();
-    await sql.end();
+/** A raw connection that collects every backend message it is sent, and whether it was closed. */
+class Raw {
+  readonly messages: { type: string; body: Buffer }[] = [];
+  closed = false;
+  private pending = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.pending = Buffer.concat([this.pending, chunk]);
+      while (this.pending.length >= 5) {
+        const len = this.pending.readInt32BE(1);
+        if (this.pending.length < len + 1) break;
+        this.messages.push({
+          type: String.fromCharCode(this.pending[0]!),
+          body: this.pending.subarray(5, len + 1),
+        });
+        this.pending = this.pending.subarray(len + 1);
+      }
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {});
   }
-}, 60_000);
+  private wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** Waits until `pred` holds (or the connection closes, when `pred` is then checked once more). */
+  async until(pred: () => boolean): Promise<void> {
+    while (!pred()) {
+      if (this.closed) return;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+  static async open(): Promise<Raw> {
+    const socket = connect({ host: '127.0.0.1', port: server.port });
+    const raw = new Raw(socket);
+    await new Promise((r, j) => socket.once('connect', r).once('error', j));
+    return raw;
+  }
+  errorCode(): string | undefined {
+    const e = this.messages.find((m) => m.type === 'E');
+    return e ? /C([0-9A-Z]{5})\0/.exec(e.body.toString('utf8'))?.[1] : undefined;
+  }
+}
+
+/** The client half of SCRAM-SHA-256 over a raw socket; true when the server accepted `password`. */
+async function scramSignIn(raw: Raw, password: string): Promise<boolean> {
+  raw.socket.write(startupPacket());
+  await raw.until(() => raw.messages.some((m) => m.type === 'R'));
+  const nonce = randomBytes(18).toString('base64');
+  const first = `n=*,r=${nonce}`;
+  const mech = Buffer.from('SCRAM-SHA-256\0');
+  const len = Buffer.alloc(4);
+  len.writeInt32BE(first.length + 3);
+  raw.socket.write(message('p', Buffer.concat([mech, len, Buffer.from(`n,,${first}`)])));
+  await raw.until(() => raw.messages.filter((m) => m.type === 'R').length >= 2);
+  if (raw.closed) return false;
+  const serverFirst = raw.messages
+    .filter((m) => m.type === 'R')[1]!
+    .body.subarray(4)
+    .toString();
+  const attrs = Object.fromEntries(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)]));
+  const salted = pbkdf2Sync(password, Buffer.from(attrs.s!, 'base64'), Number(attrs.i), 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const stored = createHash('sha256').update(clientKey).digest();
+  const withoutProof = `c=biws,r=${attrs.r}`;
+  const sig = createHmac('sha256', stored).update(`${first},${serverFirst},${withoutProof}`).digest();
+  const proof = Buffer.from(clientKey.map((b, i) => b ^ sig[i]!)).toString('base64');
+  raw.socket.write(message('p', Buffer.from(`${withoutProof},p=${proof}`)));
+  await raw.until(() => raw.messages.some((m) => m.type === 'Z'));
+  return !raw.closed && raw.messages.some((m) => m.type === 'Z');
+}
+
+describe('authentication', () => {
+  it('the right secret gets in; none or a wrong one is refused with 28P01 before any query', async () => {
+    const right = postgres(url(server.password), { max: 1 });
+    try {
+      expect((await right`select 1 as one`)[0]!.one).toBe(1);
+    } finally {
+      await right.end();
+    }
+    for (const password of [undefined, '', 'wrong', `${server.password.slice(0, -1)}0`]) {
+      if (password === `${server.password.slice(0, -1)}0` && server.password.endsWith('0')) continue;
+      const wrong = postgres(url(password), { max: 1, connect_timeout: 5 });
+      try {
+        await expect(wrong`create table should_not_exist (x int)`).rejects.toMatchObject({
+          code: '28P01',
+        });
+      } finally {
+        await wrong.end();
+      }
+    }
+    expect((await db.query(`select to_regclass('should_not_exist')::text as t`)).rows[0]).toEqual({
+      t: null,
+    });
+  });
+
+  it('a client that skips authentication and sends a query is refused, and the query never runs', async () => {
+    const raw = await Raw.open();
+    // Startup and a query in one write, as if the password step did not exist.
+    raw.socket.write(
+      Buffer.concat([startupPacket(), message('Q', Buffer.from('create table sneaked_in (x int)\0'))]),
+    );
+    await raw.until(() => raw.closed);
+    expect(raw.closed).toBe(true);
+    expect(raw.messages.map((m) => m.type)).toEqual(['R', 'E']);
+    // AuthenticationSASL, offering SCRAM-SHA-256 only: never AuthenticationOk (0).
+    expect(raw.messages[0]!.body.readInt32BE(0)).toBe(10);
+    expect(raw.errorCode()).toBe('28000');
+    expect((await db.query(`select to_regclass('sneaked_in')::text as t`)).rows[0]).toEqual({ t: null });
+  });
+
+  it('a forged proof is refused; a replayed exchange does not get in either', async () => {
+    const raw = await Raw.open();
+    expect(await scramSignIn(raw, 'not the secret')).toBe(false);
+    expect(raw.errorCode()).toBe('28P01');
+    expect(raw.messages.some((m) => m.type === 'Z')).toBe(false);
+    // The raw client does sign in with the right secret (the refusal above is the secret, not the client).
+    const ok = await Raw.open();
+    expect(await scramSignIn(ok, server.password)).toBe(true);
+    ok.socket.destroy();
+  });
+
+  it('a connection that never authenticates is cut at the deadline', async () => {
+    const raw = await Raw.open();
+    raw.socket.write(startupPacket());
+    await raw.until(() => raw.closed);
+    expect(raw.closed).toBe(true);
+    expect(raw.messages.map((m) => m.type)).toEqual(['R']);
+  });
+
+  it('an oversized message before authentication closes the connection at once', async () => {
+    const raw = await Raw.open();
+    raw.socket.write(startupPacket());
+    await raw.until(() => raw.messages.length > 0);
+    const header = Buffer.alloc(5);
+    header.write('p', 0);
+    header.writeInt32BE(200 * 1024 * 1024, 1);
+    raw.socket.write(header);
+    await raw.until(() => raw.closed);
+    expect(raw.closed).toBe(true);
+  });
+
+  it('an unsupported protocol version is refused', async () => {
+    const raw = await Raw.open();
+    const p = startupPacket();
+    p.writeInt32BE(131072, 4); // protocol 2.0
+    raw.socket.write(p);
+    await raw.until(() => raw.closed);
+    expect(raw.errorCode()).toBe('0A000');
+  });
+});
+
+describe('after authentication', () => {
+  it('an unknown message type is refused and closes that client, without stalling the others', async () => {
+    const raw = await Raw.open();
+    expect(await scramSignIn(raw, server.password)).toBe(true);
+    // Parse (holds the session until Sync), then a type that does not exist.
+    raw.socket.write(message('P', Buffer.from('\0select 1\0\0\0')));
+    raw.socket.write(message('~', Buffer.from('junk')));
+    await raw.until(() => raw.closed);
+    expect(raw.errorCode()).toBe('08P01');
+    const sql = postgres(url(server.password), { max: 1 });
+    try {
+      expect((await sql`select 2 as two`)[0]!.two).toBe(2);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('a large value (8 MiB, many chunks) and pipelined queries from several clients come back whole', async () => {
+    const big = 'x'.repeat(8 * 1024 * 1024);
+    const clients = [1, 2, 3].map(() => postgres(url(server.password), { max: 1 }));
+    try {
+      const [len] = await clients[0]!<{ n: number }[]>`select length(${big}::text) as n`;
+      expect(len!.n).toBe(big.length);
+      const answers = await Promise.all(
+        clients.flatMap((sql, c) =>
+          Array.from({ length: 20 }, (_, i) => sql<{ v: number }[]>`select ${c * 100 + i}::int as v`),
+        ),
+      );
+      expect(answers.map((r) => r[0]!.v)).toEqual(
+        [0, 1, 2].flatMap((c) => Array.from({ length: 20 }, (_, i) => c * 100 + i)),
+      );
+    } finally {
+      await Promise.all(clients.map((sql) => sql.end()));
+    }
+  });
+
+  it('a client that goes silent inside a transaction does not stall the others; its work is undone', async () => {
+    // Holds the session: a transaction open, then nothing (a CLI suspended with Ctrl-Z).
+    const silent = await Raw.open();
+    expect(await scramSignIn(silent, server.password)).toBe(true);
+    silent.socket.write(message('Q', Buffer.from('BEGIN; CREATE TABLE left_open (x int)\0')));
+    await silent.until(() => silent.messages.filter((m) => m.type === 'Z').length >= 2);
+    const sql = postgres(url(server.password), { max: 1 });
+    try {
+      const [row] = await sql<{ t: string | null }[]>`select to_regclass('left_open')::text as t`;
+      expect(row!.t).toBeNull();
+      await silent.until(() => silent.closed);
+      expect(silent.closed).toBe(true);
+    } finally {
+      silent.socket.destroy();
+      await sql.end();
+    }
+  }, 60_000);
+});
+
+describe('limits', () => {
+  it('connections beyond the cap are closed at once; the slots free up when they go', async () => {
+    // Six at once (the cap): none of them authenticates.
+    const held = await Promise.all(Array.from({ length: 6 }, () => Raw.open()));
+    const extra = await Raw.open();
+    extra.socket.write(startupPacket());
+    await extra.until(() => extra.closed);
+    expect(extra.closed).toBe(true);
+    expect(extra.messages).toEqual([]);
+    // The unauthenticated ones are cut at the deadline; then a real client gets in.
+    await Promise.all(held.map((h) => h.until(() => h.closed)));
+    const sql = postgres(url(server.password), { max: 1 });
+    try {
+      expect((await sql`select 3 as three`)[0]!.three).toBe(3);
+    } finally {
+      await sql.end();
+    }
+  });
+});

@@ -473,7 +473,16 @@ export type VerifyAuditChainResponse = {
       seq: number;
       headHash: string;
       signedAt: string;
-      problem: 'bad signature' | 'entry missing' | 'hash mismatch';
+      /** The key the checkpoint names (empty for a copy that names none) */
+      publicKey: string;
+      problem: 'bad signature' | 'untrusted key' | 'retired key' | 'entry missing' | 'hash mismatch';
+    }[];
+    keys?: {
+      publicKey: string;
+      /** The key that signs now; the others are earlier keys still trusted */
+      current: boolean;
+      /** Checkpoints this key validly signed */
+      checkpoints: number;
     }[];
     keyMissing?: boolean;
     publicKey: string | null;

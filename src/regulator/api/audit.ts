@@ -21,7 +21,17 @@ const CheckpointFailureSchema = z.object({
   seq: z.number().int(),
   headHash: z.string(),
   signedAt: z.string(),
-  problem: z.enum(['bad signature', 'entry missing', 'hash mismatch']),
+  publicKey: z
+    .string()
+    .openapi({ description: 'The key the checkpoint names (empty for a copy that names none)' }),
+  problem: z.enum(['bad signature', 'untrusted key', 'retired key', 'entry missing', 'hash mismatch']),
+});
+const CheckpointKeySchema = z.object({
+  publicKey: z.string(),
+  current: z
+    .boolean()
+    .openapi({ description: 'The key that signs now; the others are earlier keys still trusted' }),
+  checkpoints: z.number().int().openapi({ description: 'Checkpoints this key validly signed' }),
 });
 
 export function auditRoutes() {
@@ -34,7 +44,9 @@ export function auditRoutes() {
       tags,
       summary: 'Re-computes the audit hash chain and checks it against every signed checkpoint',
       description:
-        '`ok` is false when a link is broken or a checkpoint fails: not signed by the configured key, ' +
+        '`ok` is false when a link is broken or a checkpoint fails: not signed by a trusted key (the ' +
+        'configured one or an earlier one in AUDIT_TRUSTED_PUBLIC_KEYS), signed by an earlier key after ' +
+        'the next one took over, ' +
         'its entry missing (the chain was truncated) or with another hash (the chain was rewritten).',
       security,
       responses: {
@@ -52,6 +64,7 @@ export function auditRoutes() {
                   checked: z.number(),
                   latestSeq: z.number().optional(),
                   failures: z.array(CheckpointFailureSchema),
+                  keys: z.array(CheckpointKeySchema).optional(),
                   keyMissing: z.boolean().optional(),
                   publicKey: z.string().nullable(),
                 }),
@@ -77,6 +90,7 @@ export function auditRoutes() {
             ...(cp.latestSeq !== undefined ? { latestSeq: cp.latestSeq } : {}),
             failures: [...cp.failures],
             ...(cp.keyMissing ? { keyMissing: true } : {}),
+            ...(cp.keys ? { keys: [...cp.keys] } : {}),
             publicKey: services.auditKey?.publicKeyHex ?? null,
           },
         },

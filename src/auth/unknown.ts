@@ -1,0 +1,60 @@
+// The attempt counter and lock of an email that has no account able to sign in. Such an email must
+// answer exactly as a real account does (401 until the limit, then 423 until the lock runs out, the
+// same messages, a hash checked or skipped at the same points), or the switch from 401 to 423 tells an
+// attacker which emails are real. So it gets the same counter, in its own table (sign_in_unknown),
+// updated by the same rules as accountStatements' countSet and lock in signin.ts.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { Queryable } from '../db/client';
+
+/** How an email is kept: a digest of what the account lookup compares (trimmed, lower-cased). */
+export const unknownEmailDigest = (email: string): string =>
+  bytesToHex(sha256(utf8ToBytes(email.trim().toLowerCase())));
+
+/** Counts one attempt (restarting after an expired lock); the count and any lock, as an account's. */
+export async function countUnknownAttempt(
+  q: Queryable,
+  area: string,
+  email: string,
+  now: Date,
+): Promise<{ attempts: number; lockedUntil: Date | null }> {
+  const [row] = await q<{ failed_attempts: number; locked_until: Date | string | null }[]>`
+    insert into sign_in_unknown (area, email_digest, failed_attempts)
+    values (${area}, ${unknownEmailDigest(email)}, 1)
+    on conflict (area, email_digest) do update set
+      failed_attempts = case when sign_in_unknown.locked_until <= ${now} then 1
+        else sign_in_unknown.failed_attempts + 1 end,
+      locked_until = case when sign_in_unknown.locked_until <= ${now} then null
+        else sign_in_unknown.locked_until end
+    returning failed_attempts, locked_until`;
+  if (!row) throw new Error('sign_in_unknown: no row returned');
+  return {
+    attempts: row.failed_attempts,
+    lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
+  };
+}
+
+/**
+ * For a real account: the same second round trip the unknown path's upsert costs (a read here, as
+ * the account's own UPDATE already wrote), so the number of statements does not tell them apart.
+ */
+export async function readUnknownAttempt(q: Queryable, area: string, email: string): Promise<void> {
+  await q`select failed_attempts from sign_in_unknown
+    where area = ${area} and email_digest = ${unknownEmailDigest(email)}`;
+}
+
+/** Locks the email until `until` unless it already is, as accountStatements' lock does. */
+export async function lockUnknown(
+  q: Queryable,
+  area: string,
+  email: string,
+  until: Date,
+  now: Date,
+): Promise<void> {
+  await q`update sign_in_unknown set locked_until = ${until}, failed_attempts = 0
+    where area = ${area} and email_digest = ${unknownEmailDigest(email)}
+      and (locked_until is null or locked_until <= ${now})`;
+  // A row whose lock has run out with no attempt since is what no row means: a few go each time.
+  await q`delete from sign_in_unknown where ctid in (
+    select ctid from sign_in_unknown where failed_attempts = 0 and locked_until <= ${now} limit 100)`;
+}

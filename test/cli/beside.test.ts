@@ -1,0 +1,97 @@
+// The CLI beside a running gateway on the embedded database (SPEC section 2, issue 14 item 4): it
+// reaches the gateway's database through DATA_DIR/pg.socket.json, which holds the socket's secret,
+// and nothing without that secret reaches the database.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { usingRealPostgres } from '../helpers/db';
+import { cliRunner } from './helpers';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+let dataDir: string;
+let gateway: ChildProcess | undefined;
+// Embedded mode only: with DATABASE_URL set (the real-PostgreSQL pass) nothing here would differ, so
+// that pass skips it rather than run it twice.
+
+beforeAll(async () => {
+  if (usingRealPostgres()) return;
+  dataDir = mkdtempSync(join(tmpdir(), 'alatau-beside-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    NETWORK_MODE: 'sandbox',
+    LOG_LEVEL: 'silent',
+  };
+  delete env['DATABASE_URL'];
+  gateway = spawn(process.execPath, ['--import', 'tsx', 'test/cli/fixtures/hold-database.ts'], {
+    cwd: ROOT,
+    env,
+  });
+  let out = '';
+  gateway.stderr?.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    gateway!.stdout?.on('data', (d) => String(d).includes('ready') && resolve());
+    gateway!.once('exit', () => reject(new Error(`the database holder exited: ${out}`)));
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (gateway && gateway.exitCode === null) {
+    const exited = once(gateway, 'exit');
+    gateway.kill('SIGTERM');
+    await exited;
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+it.skipIf(usingRealPostgres())(
+  'the CLI works beside the running gateway, through its socket',
+  async () => {
+    const run = cliRunner({ DATA_DIR: dataDir, NETWORK_MODE: 'sandbox', LOG_LEVEL: 'silent' });
+    const made = await run(['merchant', 'create', '--name', 'Beside', '--json']);
+    expect(made.stderr).not.toContain('open in another process');
+    expect(made.code).toBe(0);
+    const id = made.json<{ merchant: { id: string } }>().merchant?.id ?? made.json<{ id: string }>().id;
+    const shown = await run(['merchant', 'show', '--id', id, '--json']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('Beside');
+  },
+  120_000,
+);
+
+it.skipIf(usingRealPostgres())(
+  'the socket file is the owner’s only, and a client without its secret is refused',
+  async () => {
+    const file = join(dataDir, 'pg.socket.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'pg')).mode & 0o777).toBe(0o700);
+    const rec = JSON.parse(readFileSync(file, 'utf8')) as { port: number; password: string };
+    expect(rec.password).toMatch(/^[0-9a-f]{64}$/);
+    // What any other local process would try: the port alone, or a guess.
+    for (const auth of ['postgres', 'postgres:guess']) {
+      const sql = postgres(`postgres://${auth}@127.0.0.1:${rec.port}/postgres`, {
+        max: 1,
+        connect_timeout: 5,
+      });
+      try {
+        await expect(sql`select count(*) from merchants`).rejects.toMatchObject({ code: '28P01' });
+      } finally {
+        await sql.end();
+      }
+    }
+    const sql = postgres(`postgres://postgres:${rec.password}@127.0.0.1:${rec.port}/postgres`, { max: 1 });
+    try {
+      const [row] = await sql<
+        { n: string }[]
+      >`select count(*)::text as n from merchants where name = 'Beside'`;
+      expect(row!.n).toBe('1');
+    } finally {
+      await sql.end();
+    }
+  },
+  60_000,
+);
