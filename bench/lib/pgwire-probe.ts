@@ -2,7 +2,7 @@
 // connection, when it opened, when it was ready (startup + auth done), and each client message and
 // ReadyForQuery: so a bench can count connections, statements and round trips per request rather
 // than guess them. Diagnostic only; adds one loopback hop to each packet.
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface WireEvent {
   readonly t: number;
@@ -29,7 +29,7 @@ export interface WireProbe {
 
 /** Splits a stream into protocol messages; `startup` when the first message has no type byte. */
 function framer(startup: boolean, onMessage: (type: string, body: Buffer) => void) {
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   let first = startup;
   return (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
@@ -71,9 +71,17 @@ export async function startWireProbe(target: { host: string; port: number }): Pr
     const fromClient = framer(true, (type, body) => {
       if (type === 'ssl') sslPending = true;
       const text =
-        type === 'P' ? body.subarray(body.indexOf(0) + 1, body.indexOf(0, body.indexOf(0) + 1)).toString() :
-        type === 'Q' ? body.subarray(0, body.length - 1).toString() : undefined;
-      conn.events.push({ t: performance.now(), dir: 'c', type, ...(text ? { text: text.replace(/\s+/g, ' ').slice(0, 90) } : {}) });
+        type === 'P'
+          ? body.subarray(body.indexOf(0) + 1, body.indexOf(0, body.indexOf(0) + 1)).toString()
+          : type === 'Q'
+            ? body.subarray(0, body.length - 1).toString()
+            : undefined;
+      conn.events.push({
+        t: performance.now(),
+        dir: 'c',
+        type,
+        ...(text ? { text: text.replace(/\s+/g, ' ').slice(0, 90) } : {}),
+      });
     });
     let serverFramer = framer(false, () => {});
     const onServerMessage = (type: string) => {
