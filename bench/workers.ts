@@ -186,7 +186,7 @@ function listen(
 /**
  * The Node app with the Worker's database policy (src/worker.ts): each request gets its own client
  * with at most one connection, no type lookup, prepared statements on, ended once the response body
- * is read. What lives per isolate in the Worker (config, app, rates) lives per process here.
+ * has been read. What lives per isolate in the Worker (config, app, rates) lives per process here.
  */
 function perRequestConnectionApp(config: Config, url: string): (req: Request) => Promise<Response> {
   const rates = ratesFromConfig(config, silentLogger);
@@ -199,9 +199,11 @@ function perRequestConnectionApp(config: Config, url: string): (req: Request) =>
   return async (req) => {
     const res = await app.fetch(req);
     const body = await res.arrayBuffer();
+    // Closed after the answer, as a Worker's socket is closed when its invocation ends: the close
+    // is not part of the request's time.
     const done = clients;
     clients = [];
-    await Promise.all(done.map((sql) => sql.end({ timeout: 5 })));
+    void Promise.all(done.map((sql) => sql.end({ timeout: 5 }))).catch(() => {});
     return new Response(body, res);
   };
 }
