@@ -388,6 +388,7 @@ export const workersBench: Bench = {
       details: r,
       notes: [
         `workers: ${r.rounds} rounds, one client, ${r.database}; locally each Worker request opens its own connection (Hyperdrive pools them in production)`,
+        `workers: wrangler dev / Node with a connection per request (the same database work, the runtime's own cost): ${GOAL_OPS.map((op) => `${op} ${ratioOf(r.workers[op].p50, r.nodeFresh[op].p50).toFixed(2)}`).join(', ')}`,
         'workers: "a connection per request" is the Node app with the Worker\'s database policy (a new one-connection client per request, ended after it)',
         ...(r.workerd
           ? [
