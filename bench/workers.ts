@@ -1,12 +1,14 @@
 // Workers (SPEC section 9): invoice creation, invoice read and checkout page latency through
 // `wrangler dev` (workerd, the real src/worker.ts with its Hyperdrive binding pointed at the database)
-// beside the Node app, on the same PostgreSQL, in one run. One client, requests one at a time and
-// interleaved between the two sides, so both see the same database state and machine load. Locally
-// every Worker request opens its own connection (production's Hyperdrive pools them), so this is the
-// Workers per-request cost at its worst: a fresh connection (a backend fork) and, since postgres.js
-// prepares per connection, a describe round trip before each parameterized statement's first run,
-// which Node's warm pool skips. /readyz (one query) shows that floor. Goal: Workers within 2× of Node
-// per request.
+// beside the Node app, on the same PostgreSQL, in one run; and the same bundle in workerd without
+// wrangler dev around it (lib/workerd.ts), to show what wrangler's own proxy and relay add. One
+// client, requests one at a time and rotated between the sides, so all see the same database state
+// and machine load. Locally every Worker request opens its own connection (production's Hyperdrive
+// pools them), so this is the Workers per-request cost at its worst: a fresh connection (a backend
+// fork) and, since postgres.js prepares per connection, a describe round trip before each
+// parameterized statement's first run, which Node's warm pool skips. /readyz (one query) shows that
+// floor. `npx tsx bench/workers-trace.ts` counts the connections, statements and round trips per
+// request. Goal: Workers within 2× of Node per request.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,20 +19,33 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
-import { createSql } from '../src/db/client';
+import { type Config, loadConfig } from '../src/config';
+import { createSql, type Sql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { silentLogger } from '../src/lib/log';
 import { createMerchant } from '../src/merchants/repository';
 import { DEMO_VPUB } from '../src/seed';
-import { createServices } from '../src/services';
+import { createServices, ratesFromConfig } from '../src/services';
 import { openBenchDatabase } from './lib/database';
 import { envNumber, ms, ratioOf } from './lib/format';
 import { type LatencySummary, summariseLatencies } from './lib/latency';
 import type { Bench, BenchRow } from './lib/types';
+import { startWorkerd } from './lib/workerd';
 
 export const WORKERS_RATIO_GOAL = 2;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NODELAY = fileURLToPath(new URL('./lib/nodelay.cjs', import.meta.url));
+/**
+ * Options are offered only on watched networks: nodes nobody answers make the merchant's two networks
+ * watched, the same on both sides. The checkout page asks for a check of its invoice, which on these
+ * networks fails at the node's refused connection: with no retries, at once (the default 200 + 400 ms
+ * backoff would be most of the page's time on both sides and hide the difference measured here).
+ */
+export const WATCHED = {
+  BITCOIN_REGTEST_RPC_URL: 'http://u:p@127.0.0.1:9',
+  LITECOIN_REGTEST_RPC_URL: 'http://u:p@127.0.0.1:9',
+  UTXO_RETRIES: '0',
+} as const;
 const OPS = ['create', 'read', 'checkout', 'healthz', 'readyz'] as const;
 type Op = (typeof OPS)[number];
 /** The SPEC's three; /healthz and /readyz are printed as the floor they stand on. */
@@ -43,11 +58,27 @@ export interface WorkersBenchResult {
   readonly workers: Record<Op, LatencySummary>;
   /** workers p50 / node p50 per operation. */
   readonly ratio: Record<Op, number>;
+  /**
+   * The same bundle in workerd without wrangler dev around it (Miniflare, lib/workerd.ts): no
+   * proxy worker in front and no local Hyperdrive relay behind, each request's client connecting
+   * straight to PostgreSQL. What is left is the runtime and the per-request connection.
+   */
+  readonly workerd?: Record<Op, LatencySummary>;
+  /** workerd p50 / node p50 per operation. */
+  readonly workerdRatio?: Record<Op, number>;
+  /**
+   * The Node app run the Worker's way: a new client with one connection per request (fetch_types
+   * off, prepared statements on), ended after the response. Its cost over `node` is the per-request
+   * connection's, with no Workers runtime in it.
+   */
+  readonly nodeFresh: Record<Op, LatencySummary>;
+  /** node-fresh p50 / node p50 per operation. */
+  readonly nodeFreshRatio: Record<Op, number>;
   readonly wranglerStartSeconds: number;
 }
 
 interface Side {
-  readonly name: 'node' | 'workers';
+  readonly name: 'node' | 'node-fresh' | 'workers' | 'workerd';
   readonly url: string;
   readonly times: Record<Op, number[]>;
 }
@@ -64,7 +95,12 @@ export async function benchWorkers(
   }
   const stops: (() => Promise<void>)[] = [async () => db.close()];
   try {
-    const config = loadConfig({ NETWORK_MODE: 'sandbox', LOG_LEVEL: 'silent', DATABASE_URL: db.url });
+    const config = loadConfig({
+      NETWORK_MODE: 'sandbox',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: db.url,
+      ...WATCHED,
+    });
     const sql = createSql(db.url);
     stops.unshift(() => sql.end({ timeout: 5 }));
     await migrate(sql);
@@ -75,32 +111,35 @@ export async function benchWorkers(
     });
 
     const app = createApp(config, createServices(config, sql, { logger: silentLogger }));
-    const node = await new Promise<{ url: string; close: () => Promise<void> }>((resolve) => {
-      const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
-        resolve({
-          url: `http://127.0.0.1:${info.port}`,
-          close: () => new Promise<void>((r) => server.close(() => r())),
-        }),
-      );
-    });
+    const node = await listen(app.fetch);
     stops.unshift(node.close);
+    const fresh = await listen(perRequestConnectionApp(config, db.url));
+    stops.unshift(fresh.close);
 
     const started = performance.now();
     const wrangler = await startWranglerDev(db.url);
     stops.unshift(wrangler.stop);
     const wranglerStartSeconds = Math.round((performance.now() - started) / 100) / 10;
 
+    const direct = process.env.BENCH_WORKERS_DIRECT === '0' ? undefined : await startWorkerd(db.url, WATCHED);
+    if (direct) stops.unshift(direct.stop);
+
+    const times = (): Record<Op, number[]> => ({
+      create: [],
+      read: [],
+      checkout: [],
+      healthz: [],
+      readyz: [],
+    });
     const sides: Side[] = [
-      { name: 'node', url: node.url, times: { create: [], read: [], checkout: [], healthz: [], readyz: [] } },
-      {
-        name: 'workers',
-        url: wrangler.url,
-        times: { create: [], read: [], checkout: [], healthz: [], readyz: [] },
-      },
+      { name: 'node', url: node.url, times: times() },
+      { name: 'node-fresh', url: fresh.url, times: times() },
+      { name: 'workers', url: wrangler.url, times: times() },
+      ...(direct ? [{ name: 'workerd' as const, url: direct.url, times: times() }] : []),
     ];
     for (let i = 0; i < warmup + rounds; i++) {
       // Alternate which side goes first, so neither always follows the other's writes.
-      for (const side of i % 2 ? [...sides].reverse() : sides) {
+      for (const side of rotate(sides, i)) {
         await oneRound(side, apiKey.apiKey, i >= warmup);
       }
     }
@@ -110,18 +149,69 @@ export async function benchWorkers(
         LatencySummary
       >;
     const n = summary(sides[0]!);
-    const w = summary(sides[1]!);
+    const f = summary(sides[1]!);
+    const w = summary(sides[2]!);
+    const d = sides[3] ? summary(sides[3]) : undefined;
+    const ratios = (x: Record<Op, LatencySummary>) =>
+      Object.fromEntries(OPS.map((op) => [op, ratioOf(x[op].p50, n[op].p50)])) as Record<Op, number>;
     return {
       database: db.server,
       rounds,
       node: n,
       workers: w,
-      ratio: Object.fromEntries(OPS.map((op) => [op, ratioOf(w[op].p50, n[op].p50)])) as Record<Op, number>,
+      ratio: ratios(w),
+      ...(d ? { workerd: d, workerdRatio: ratios(d) } : {}),
+      nodeFresh: f,
+      nodeFreshRatio: ratios(f),
       wranglerStartSeconds,
     };
   } finally {
     for (const stop of stops) await stop().catch(() => {});
   }
+}
+
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      }),
+    );
+  });
+}
+
+/**
+ * The Node app with the Worker's database policy (src/worker.ts): each request gets its own client
+ * with at most one connection, no type lookup, prepared statements on, ended once the response body
+ * has been read. What lives per isolate in the Worker (config, app, rates) lives per process here.
+ */
+function perRequestConnectionApp(config: Config, url: string): (req: Request) => Promise<Response> {
+  const rates = ratesFromConfig(config, silentLogger);
+  let clients: Sql[] = [];
+  const app = createApp(config, () => {
+    const sql = createSql(url, { max: 1, fetchTypes: false });
+    clients.push(sql);
+    return createServices(config, sql, { logger: silentLogger, rates });
+  });
+  return async (req) => {
+    const res = await app.fetch(req);
+    const body = await res.arrayBuffer();
+    // Closed after the answer, as a Worker's socket is closed when its invocation ends: the close
+    // is not part of the request's time.
+    const done = clients;
+    clients = [];
+    void Promise.all(done.map((sql) => sql.end({ timeout: 5 }))).catch(() => {});
+    return new Response(body, res);
+  };
+}
+
+/** Each round starts with a different side, so none always follows another's writes. */
+function rotate<T>(xs: readonly T[], i: number): T[] {
+  const k = i % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
 }
 
 async function oneRound(side: Side, apiKey: string, record: boolean): Promise<void> {
@@ -155,7 +245,10 @@ async function oneRound(side: Side, apiKey: string, record: boolean): Promise<vo
 }
 
 /** `wrangler dev` on a free port, the Hyperdrive binding on `databaseUrl`; resolves once /readyz answers. */
-async function startWranglerDev(databaseUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startWranglerDev(
+  databaseUrl: string,
+  vars: Readonly<Record<string, string>> = WATCHED,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const u = new URL(databaseUrl);
   // wrangler insists on a password in the local connection string; a trusting local server ignores it.
@@ -177,6 +270,7 @@ async function startWranglerDev(databaseUrl: string): Promise<{ url: string; sto
       '--show-interactive-dev-session=false',
       '--var',
       'LOG_LEVEL:silent',
+      ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     ],
     {
       cwd: ROOT,
@@ -184,6 +278,10 @@ async function startWranglerDev(databaseUrl: string): Promise<{ url: string; sto
         ...process.env,
         CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: u.toString(),
         WRANGLER_SEND_METRICS: 'false',
+        // See bench/lib/nodelay.cjs: the local Hyperdrive relay's Nagle stalls are not the Worker's.
+        ...(process.env.BENCH_WORKERS_NAGLE === '1'
+          ? {}
+          : { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${NODELAY}`.trim() }),
         CI: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -267,11 +365,36 @@ export const workersBench: Bench = {
         ratio: r.ratio[op],
       });
     }
+    for (const op of OPS) {
+      rows.push({
+        name: `node, a connection per request: ${labels[op]} p50`,
+        figure: ms(r.nodeFresh[op].p50),
+        baseline: `${ms(r.node[op].p50)} (Node)`,
+        ratio: r.nodeFreshRatio[op],
+      });
+    }
+    if (r.workerd && r.workerdRatio) {
+      for (const op of OPS) {
+        rows.push({
+          name: `workerd direct: ${labels[op]} p50`,
+          figure: ms(r.workerd[op].p50),
+          baseline: `${ms(r.node[op].p50)} (Node)`,
+          ratio: r.workerdRatio[op],
+        });
+      }
+    }
     return {
       rows,
       details: r,
       notes: [
         `workers: ${r.rounds} rounds, one client, ${r.database}; locally each Worker request opens its own connection (Hyperdrive pools them in production)`,
+        `workers: wrangler dev / Node with a connection per request (the same database work, the runtime's own cost): ${GOAL_OPS.map((op) => `${op} ${ratioOf(r.workers[op].p50, r.nodeFresh[op].p50).toFixed(2)}`).join(', ')}`,
+        'workers: "a connection per request" is the Node app with the Worker\'s database policy (a new one-connection client per request, ended after it)',
+        ...(r.workerd
+          ? [
+              'workers: "workerd direct" is the same bundle without wrangler dev (no proxy worker, no local Hyperdrive relay)',
+            ]
+          : []),
       ],
     };
   },

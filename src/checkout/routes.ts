@@ -5,7 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import { NETWORKS } from '../chains/networks';
 import { newApi } from '../http/api';
 import { problemResponses } from '../http/openapi';
-import { type Invoice, loadInvoice } from '../invoices/repository';
+import { type Invoice, loadInvoiceWithMerchantName } from '../invoices/repository';
 import { InvoiceSchema } from '../invoices/schema';
 import { requiredConfirmations } from '../invoices/state';
 import { NotFoundError } from '../lib/errors';
@@ -88,10 +88,9 @@ function replaceUriAmount(uri: string, atomic: bigint, decimals: number): string
 export type CheckoutView = ReturnType<typeof checkoutView>;
 
 export async function loadCheckout(services: Services, id: string): Promise<CheckoutView> {
-  const inv = isId('inv', id) ? await loadInvoice(services.sql, id) : undefined;
-  if (!inv) throw new NotFoundError('invoice', 'invoice_not_found');
-  const [m] = await services.sql<{ name: string }[]>`select name from merchants where id = ${inv.merchantId}`;
-  return checkoutView(inv, m?.name ?? '');
+  const found = isId('inv', id) ? await loadInvoiceWithMerchantName(services.sql, id) : undefined;
+  if (!found) throw new NotFoundError('invoice', 'invoice_not_found');
+  return checkoutView(found.invoice, found.merchantName);
 }
 
 const IdParam = z.object({
