@@ -2,11 +2,13 @@
 // that asks (the rules themselves are SQL, migration 0012: the `watched_options` view and the
 // `invoice_accepts` function). Every address the gateway ever issued stays watched (SPEC section 7):
 // a payment to one whose invoice no longer takes money is recorded as unattributed and screened.
+// There may be millions, so watchers look up what they see (`findWatchedOptions`, one indexed query
+// per batch: migration 0015) rather than loading them all.
 
 import type { AssetId, NetworkId } from '../chains/networks';
 import type { Queryable, Sql } from '../db/client';
 import { parseDecimal } from '../lib/money';
-import type { WatchedOption } from './observe';
+import type { WatchedIndex, WatchedOption, WatchKey } from './observe';
 
 interface WatchedRow {
   readonly invoice_id: string;
@@ -35,22 +37,91 @@ export async function loadWatchedOptions(
       ${filter.since ? sql`and created_at >= ${filter.since}` : sql``}
       ${filter.invoiceId !== undefined ? sql`and invoice_id = ${filter.invoiceId}` : sql``}`;
   let newestCreatedMs = 0;
-  const options = rows.map((r): WatchedOption => {
+  const options = rows.map((r) => {
     newestCreatedMs = Math.max(newestCreatedMs, new Date(r.created_at).getTime());
-    const details: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.details ?? {})) if (typeof v === 'string') details[k] = v;
-    return {
-      invoiceId: r.invoice_id,
-      merchantId: r.merchant_id,
-      option: r.option,
-      asset: r.asset,
-      address: r.address,
-      decimals: r.decimals,
-      kztPerUnit: parseDecimal(r.kzt_per_unit),
-      details,
-    };
+    return optionOf(r);
   });
   return { options, newestCreatedMs };
+}
+
+function optionOf(r: Omit<WatchedRow, 'created_at'>): WatchedOption {
+  const details: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.details ?? {})) if (typeof v === 'string') details[k] = v;
+  return {
+    invoiceId: r.invoice_id,
+    merchantId: r.merchant_id,
+    option: r.option,
+    asset: r.asset,
+    address: r.address,
+    decimals: r.decimals,
+    kztPerUnit: parseDecimal(r.kzt_per_unit),
+    details,
+  };
+}
+
+/** Values per query: a block's outputs or a range's addresses come in a few of these. */
+const FIND_CHUNK = 5_000;
+
+/**
+ * The issued options of `network` among `values`, keyed as `key` names them (see WatchKey). Each
+ * key has its index (migration 0015; the address as issued: `payment_options_address`), so a
+ * look-up costs the values asked about, not the millions issued.
+ */
+export async function findWatchedOptions(
+  sql: Queryable,
+  network: NetworkId,
+  key: WatchKey,
+  values: Iterable<string>,
+): Promise<WatchedIndex> {
+  const unique = [...new Set(values)].filter((v) => v !== '');
+  const out = new Map<string, WatchedOption[]>();
+  for (let i = 0; i < unique.length; i += FIND_CHUNK) {
+    const list = sql.array(unique.slice(i, i + FIND_CHUNK));
+    // The predicates repeat the indexes' expressions (and partial conditions) so they are used.
+    const where =
+      key === 'address'
+        ? sql`address = any(${list}::text[])`
+        : key === 'evmAddress'
+          ? sql`details ? 'invoiceKey' and lower(address) = any(${list}::text[])`
+          : key === 'scriptPubKey'
+            ? sql`details ? 'scriptPubKey' and details->>'scriptPubKey' = any(${list}::text[])`
+            : sql`details ? 'invoiceKey' and details->>'invoiceKey' = any(${list}::text[])`;
+    const k =
+      key === 'address'
+        ? sql`address`
+        : key === 'evmAddress'
+          ? sql`lower(address)`
+          : key === 'scriptPubKey'
+            ? sql`details->>'scriptPubKey'`
+            : sql`details->>'invoiceKey'`;
+    const rows = await sql<(Omit<WatchedRow, 'created_at'> & { k: string })[]>`select ${k} as k, invoice_id,
+        merchant_id, option, asset, address, decimals, kzt_per_unit, details
+      from watched_options where network = ${network} and ${where}`;
+    for (const r of rows) {
+      const list = out.get(r.k);
+      if (list) list.push(optionOf(r));
+      else out.set(r.k, [optionOf(r)]);
+    }
+  }
+  return out;
+}
+
+/** Whether anything was ever issued on `network`. */
+export async function anyIssued(sql: Queryable, network: NetworkId): Promise<boolean> {
+  const [row] = await sql<{ any: boolean }[]>`select exists (select 1 from payment_options
+    where network = ${network}) as any`;
+  return row?.any === true;
+}
+
+/** Every EVM deposit address of `network` (lower case) when there are at most `max`, else undefined. */
+export async function evmAddressesUpTo(
+  sql: Queryable,
+  network: NetworkId,
+  max: number,
+): Promise<string[] | undefined> {
+  const rows = await sql<{ a: string }[]>`select distinct lower(address) as a from payment_options
+    where network = ${network} and details ? 'invoiceKey' order by 1 limit ${max + 1}`;
+  return rows.length > max ? undefined : rows.map((r) => r.a);
 }
 
 /** Of `invoiceIds`, those that take money at `now` (a payment to the others is unattributed). */
