@@ -8,7 +8,7 @@
 import type { AssetId, NetworkId } from '../chains/networks';
 import type { Queryable, Sql } from '../db/client';
 import { parseDecimal } from '../lib/money';
-import type { WatchedIndex, WatchedOption, WatchKey } from './observe';
+import type { WatchedIndex, WatchedLookup, WatchedOption, WatchKey } from './observe';
 
 interface WatchedRow {
   readonly invoice_id: string;
@@ -122,6 +122,37 @@ export async function evmAddressesUpTo(
   const rows = await sql<{ a: string }[]>`select distinct lower(address) as a from payment_options
     where network = ${network} and details ? 'invoiceKey' order by 1 limit ${max + 1}`;
   return rows.length > max ? undefined : rows.map((r) => r.a);
+}
+
+// Once anything is issued on a network it stays so (options are never deleted).
+const anyIssuedOn = new WeakMap<object, Set<string>>();
+
+/** The look-up a tick hands its backend: every issued option of `network`, found by what it sees. */
+export function createWatchedLookup(
+  sql: Queryable,
+  network: NetworkId,
+  issued: readonly WatchedOption[],
+  reconcile: boolean,
+): WatchedLookup {
+  return {
+    issued,
+    reconcile,
+    find: (key, values) => findWatchedOptions(sql, network, key, values),
+    ofInvoice: async (invoiceId) => (await loadWatchedOptions(sql, network, { invoiceId })).options,
+    async any() {
+      let known = anyIssuedOn.get(sql);
+      if (known?.has(network)) return true;
+      if (!(await anyIssued(sql, network))) return false;
+      if (!known) {
+        known = new Set();
+        anyIssuedOn.set(sql, known);
+      }
+      known.add(network);
+      return true;
+    },
+    evmAddressesUpTo: (max) => evmAddressesUpTo(sql, network, max),
+    all: async () => (await loadWatchedOptions(sql, network)).options,
+  };
 }
 
 /** Of `invoiceIds`, those that take money at `now` (a payment to the others is unattributed). */

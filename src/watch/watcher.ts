@@ -27,15 +27,11 @@ import type {
   MovedPayment,
   ObserveResult,
   SeenPayment,
-  WatchedLookup,
-  WatchedOption,
 } from './observe';
 import { paymentKey } from './observe';
 import {
   acceptingInvoices,
-  anyIssued,
-  evmAddressesUpTo,
-  findWatchedOptions,
+  createWatchedLookup,
   loadWatchedOptions,
   oldestAcceptingCreatedAt,
 } from './watched';
@@ -148,23 +144,6 @@ export function createWatcher(options: WatcherOptions): Watcher {
         newestCreated = Math.max(newestCreated ?? 0, loaded.newestCreatedMs);
         if (reconcile) reconciledAt = t;
       },
-    };
-  }
-
-  // Once anything is issued on a network it stays so (options are never deleted).
-  let anyKnown = false;
-  function lookup(issued: readonly WatchedOption[], reconcile: boolean): WatchedLookup {
-    return {
-      issued,
-      reconcile,
-      find: (key, values) => findWatchedOptions(sql, network, key, values),
-      ofInvoice: async (invoiceId) => (await loadWatchedOptions(sql, network, { invoiceId })).options,
-      async any() {
-        if (!anyKnown) anyKnown = await anyIssued(sql, network);
-        return anyKnown;
-      },
-      evmAddressesUpTo: (max) => evmAddressesUpTo(sql, network, max),
-      all: async () => (await loadWatchedOptions(sql, network)).options,
     };
   }
 
@@ -320,7 +299,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
     const known = await loadKnown();
     const fresh = backend.scansAll && row?.cursor == null;
     const since = fresh ? await oldestAcceptingCreatedAt(sql, network, now) : undefined;
-    const watched = lookup(issued.issued, issued.reconcile);
+    const watched = createWatchedLookup(sql, network, issued.issued, issued.reconcile);
     const obs = await backend.observe({ cursor: row?.cursor ?? undefined, watched, known, since, tip, now });
     const base = { network, issued: issued.issued.length, ...obs.report };
     if (obs.skipped) return { ...base, recorded: 0, updated: 0, gone: 0, skipped: obs.skipped };
@@ -354,7 +333,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
     const mine = await loadWatchedOptions(sql, network, { invoiceId });
     const known = await loadKnown(invoiceId);
     if (mine.options.length === 0 && known.length === 0) return undefined;
-    const watched = lookup(mine.options, false);
+    const watched = createWatchedLookup(sql, network, mine.options, false);
     const obs = await backend.observe({ cursor: undefined, watched, known, invoiceId, now });
     if (obs.skipped) return undefined;
     return { network, ...obs.report, ...(await apply(obs, now)) };
