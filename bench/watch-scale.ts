@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createBitcoindBackend } from '../src/chains/utxo/backends/bitcoind';
 import { parseRpcJson, type RpcClient, RpcError } from '../src/chains/utxo/backends/rpc';
+import { createAddressPollSchedule } from '../src/chains/utxo/poll-schedule';
 import { createUtxoSource } from '../src/chains/utxo/source';
 import { createSql, type Sql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
@@ -103,6 +104,15 @@ interface SizeResult {
   readonly afterHeapMb: number;
   readonly afterColdMs: number;
   readonly matches: { readonly before: number; readonly after: number };
+  /** Esplora poll rounds (nothing due): main built every issued address into the round's targets. */
+  readonly esplora: {
+    /** A process's first round: load + targets + rows ensured; after: the SQL reconciliation. */
+    readonly beforeColdMs: number;
+    readonly afterColdMs: number;
+    /** Later rounds: targets of every issued address (main) vs those issued since the last round. */
+    readonly beforeRoundMs: number;
+    readonly afterRoundMs: number;
+  };
 }
 
 async function measure(sql: Sql, issued: number, runs: number, gc: () => void): Promise<SizeResult> {
@@ -165,7 +175,9 @@ async function measure(sql: Sql, issued: number, runs: number, gc: () => void): 
       [...xs].sort((a, b) => a - b),
       50,
     );
+  const esplora = await measureEsplora(sql, runs);
   return {
+    esplora,
     issued,
     beforeLoadMs: round(beforeLoadMs, 1),
     beforeHeapMb: round(beforeHeapMb, 1),
@@ -175,6 +187,51 @@ async function measure(sql: Sql, issued: number, runs: number, gc: () => void): 
     afterHeapMb: round(Math.max(0, afterHeapMb), 1),
     afterColdMs: round(med(afterBlock), 2),
     matches: { before: beforeMatches, after: afterMatches },
+  };
+}
+
+/** Esplora's schedule with a row per issued address (as a running gateway has), none of them due. */
+async function measureEsplora(sql: Sql, runs: number) {
+  await sql`insert into utxo_address_polls (network, address, invoice_id, interval_ms, next_poll_at)
+    select network, address, invoice_id, 21600000, now() + interval '6 hours' from payment_options
+    where network = ${NETWORK} on conflict do nothing`;
+  await sql`analyze utxo_address_polls`;
+  const policy = { rps: 1000, burst: 1000 };
+  const med = (xs: number[]) =>
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    );
+  const time = async (f: () => Promise<unknown>) => {
+    const s = performance.now();
+    await f();
+    return performance.now() - s;
+  };
+  // Before: every round named every issued address (rows ensured once per process).
+  const before = createAddressPollSchedule({ sql, network: NETWORK, budget: 'bench-before', policy });
+  const targets = async () =>
+    (await loadWatchedOptions(sql, NETWORK)).options.map((w) => ({
+      address: w.address,
+      invoiceId: w.invoiceId,
+    }));
+  const beforeColdMs = await time(async () => before.claimDue(await targets(), new Date()));
+  const all = await targets();
+  const beforeRounds: number[] = [];
+  for (let r = 0; r < runs; r++)
+    beforeRounds.push(await time(() => before.claimDue([...all.map((t) => ({ ...t }))], new Date())));
+  // After: the reconciliation in SQL, then rounds with only what was issued since.
+  const after = createAddressPollSchedule({ sql, network: NETWORK, budget: 'bench-after', policy });
+  const afterColdMs = await time(async () => {
+    await after.syncIssued(new Date());
+    await after.claimDue([], new Date());
+  });
+  const afterRounds: number[] = [];
+  for (let r = 0; r < runs; r++) afterRounds.push(await time(() => after.claimDue([], new Date())));
+  return {
+    beforeColdMs: round(beforeColdMs, 1),
+    afterColdMs: round(afterColdMs, 1),
+    beforeRoundMs: round(med(beforeRounds), 2),
+    afterRoundMs: round(med(afterRounds), 2),
   };
 }
 
@@ -249,6 +306,18 @@ export const watchScaleBench: Bench = {
           ratio: ratioOf(l.afterBlockMs, s.afterBlockMs),
           goal: 'ratio < 2 (flat in issued)',
           pass: same && l.afterBlockMs < 2 * s.afterBlockMs,
+        },
+        {
+          name: `watch: esplora round @${n(l)} issued`,
+          figure: ms(l.esplora.afterRoundMs),
+          baseline: `before ${ms(l.esplora.beforeRoundMs)}`,
+          ratio: ratioOf(l.esplora.afterRoundMs, l.esplora.beforeRoundMs),
+        },
+        {
+          name: `watch: esplora first round @${n(l)}`,
+          figure: ms(l.esplora.afterColdMs),
+          baseline: `before ${ms(l.esplora.beforeColdMs)}`,
+          ratio: ratioOf(l.esplora.afterColdMs, l.esplora.beforeColdMs),
         },
         {
           name: `watch: heap kept @${n(l)} issued`,
