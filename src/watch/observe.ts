@@ -49,8 +49,8 @@ export interface WatchedLookup {
   readonly issued: readonly WatchedOption[];
   /**
    * Set on a process's first tick and now and then after (`watchedReloadMs`): `issued` may have
-   * missed an invoice committed out of order, so whatever a backend kept from earlier look-ups is
-   * looked up (or reconciled in SQL) again.
+   * missed an invoice committed out of order, so what a backend keeps from earlier rounds (the poll
+   * schedule's rows) is reconciled with every issued address again, in SQL.
    */
   readonly reconcile: boolean;
   /** Whether anything was ever issued on this network. */

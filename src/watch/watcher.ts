@@ -54,9 +54,9 @@ export interface WatcherOptions {
   /** Counted payments are re-checked (confirmations, reorgs) until this deep; default 24. */
   readonly finalityDepth?: number;
   /**
-   * What backends keep from earlier look-ups (a node's mempool matches, the poll schedule's rows) is
-   * reconciled with every issued address this often, and on a process's first tick (the options
-   * issued since the last tick are handed over every tick); default 10 minutes.
+   * What backends keep from earlier rounds (the poll schedule's rows) is reconciled with every
+   * issued address this often, and on a process's first tick (the options issued since the last
+   * tick are handed over every tick); default 10 minutes.
    */
   readonly watchedReloadMs?: number;
   /** Tests: runs after the payments are written and before the cursor is (a crash point). */

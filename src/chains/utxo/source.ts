@@ -174,12 +174,7 @@ export function createUtxoSource(options: UtxoSourceOptions): ChainBackend & { r
         for (const [script, list] of found) idx.set(script, list[0]!);
         return new Set(found.keys());
       };
-      watched = {
-        scripts: new Set(idx.keys()),
-        addresses: new Map(),
-        lookup,
-        recheck: input.watched.reconcile,
-      };
+      watched = { scripts: new Set(idx.keys()), addresses: new Map(), lookup };
     }
     const obs = await backend.observe({
       cursor: input.cursor,

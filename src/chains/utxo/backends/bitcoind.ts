@@ -391,7 +391,7 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
 
       // Mempool: fetch what is new, forget what left. New transactions are looked up; earlier ones
       // are matched again against the scripts issued since (new invoices may watch scripts of
-      // transactions fetched earlier), or looked up again on a recheck.
+      // transactions fetched earlier). Whatever a look-up could not know yet is found in its block.
       for (const id of mempool.keys()) if (!inMempool.has(id)) mempool.delete(id);
       const fresh = await fetchMempoolTxs(mempoolIds.filter((id) => !mempool.has(id)));
       for (const [id, tx] of fresh) {
@@ -401,12 +401,12 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
           hits: [],
         });
       }
-      const relook = [...mempool].filter(([id]) => !lookup || input.watched.recheck || fresh.has(id));
+      const relook = [...mempool].filter(([id]) => !lookup || fresh.has(id));
       const found = await watchedOf([...new Set(relook.flatMap(([, e]) => e.scripts))].filter((x) => x));
       for (const [, e] of relook) e.hits = e.scripts.filter((x) => found.has(x));
       if (lookup && scripts.size > 0) {
         for (const [id, e] of mempool) {
-          if (fresh.has(id) || input.watched.recheck) continue;
+          if (fresh.has(id)) continue;
           const extra = e.scripts.filter((x) => scripts.has(x) && !e.hits.includes(x));
           if (extra.length) e.hits = [...e.hits, ...extra];
         }

@@ -82,8 +82,6 @@ export interface WatchedScripts {
    * the watched ones; one indexed query per block or batch.
    */
   readonly lookup?: (scripts: readonly string[]) => Promise<ReadonlySet<string>>;
-  /** With `lookup`: what was matched in earlier observations is looked up again (now and then). */
-  readonly recheck?: boolean;
 }
 
 export interface ObserveInput {
