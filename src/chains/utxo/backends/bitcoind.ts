@@ -132,7 +132,7 @@ interface BlockSighting {
 }
 
 const MEMPOOL_BATCH = 250;
-/** Scripts per look-up while matching the mempool. */
+/** Outputs per look-up: small blocks are looked up together, and the mempool in batches. */
 const LOOKUP_BATCH = 5000;
 /** A block's time may be two hours ahead of the clock, and lag it by about the median's hour. */
 const BLOCK_TIME_SLACK_MS = 3 * 3_600_000;
@@ -371,6 +371,20 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
       let blocks = 0;
       let blockTxs = 0;
       const last = Math.min(tip, cursor.height + maxBlocks);
+      // Small blocks are looked up together (one query for many), a full one on its own.
+      let pending: { txs: ChainTx[]; sighting: BlockSighting }[] = [];
+      let pendingScripts = 0;
+      const flush = async () => {
+        const all = pending.flatMap((p) => p.txs);
+        const watchedHere = await watchedOf(outputScripts(all));
+        for (const p of pending) {
+          const res = scanTransactions(p.txs, watchedHere, payerOf);
+          for (const m of res.matches) blockMatches.push({ ...m, block: p.sighting });
+          for (const [op, by] of res.spends) spends.set(op, by);
+        }
+        pending = [];
+        pendingScripts = 0;
+      };
       for (let h = cursor.height + 1; h <= last; h++) {
         const hash = await rpc.call<string>('getblockhash', [h]);
         const block = await readBlock(hash);
@@ -378,15 +392,16 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
         const txs = block.txs;
         const sightedHere: BlockSighting = { hash, height: h };
         for (const t of txs) sighted.set(t.txid, sightedHere);
-        const res = scanTransactions(txs, await watchedOf(outputScripts(txs)), payerOf);
-        for (const m of res.matches) blockMatches.push({ ...m, block: sightedHere });
-        for (const [op, by] of res.spends) spends.set(op, by);
+        pending.push({ txs, sighting: sightedHere });
+        for (const t of txs) pendingScripts += t.outputs.length;
+        if (pendingScripts >= LOOKUP_BATCH) await flush();
         recent.push([h, hash]);
         if (recent.length > reorgDepth) recent.shift();
         cursor = { height: h, hash, recent };
         blocks++;
         blockTxs += txs.length;
       }
+      if (pending.length > 0) await flush();
       const caughtUp = cursor.height >= tip;
 
       // Mempool: fetch what is new, forget what left. New transactions are looked up; earlier ones
