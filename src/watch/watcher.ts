@@ -125,13 +125,24 @@ export function createWatcher(options: WatcherOptions): Watcher {
 
   // Options issued since the last tick, found by their invoices' creation time (indexed); a tick that
   // fails does not move the mark. Reconciliation now and then catches any committed out of order.
+  // The mark is kept in the database too: a Workers cron run (a new watcher each time) starts from
+  // it instead of reconciling every run.
+  const markName = `watched:${network}`;
   let newestCreated: number | undefined;
   let reconciledAt = Number.NEGATIVE_INFINITY;
 
   async function loadIssued(now: Date) {
     if (newestCreated === undefined) {
-      const [row] = await sql<{ at: Date | null }[]>`select max(created_at) as at from invoices`;
-      newestCreated = row?.at ? new Date(row.at).getTime() : 0;
+      const [mark] = await sql<{ cursor: { newestCreatedMs?: unknown; reconciledAtMs?: unknown } | null }[]>`
+        select cursor from chain_cursors where name = ${markName}`;
+      const c = mark?.cursor;
+      if (c && typeof c.newestCreatedMs === 'number' && typeof c.reconciledAtMs === 'number') {
+        newestCreated = c.newestCreatedMs;
+        reconciledAt = c.reconciledAtMs;
+      } else {
+        const [row] = await sql<{ at: Date | null }[]>`select max(created_at) as at from invoices`;
+        newestCreated = row?.at ? new Date(row.at).getTime() : 0;
+      }
     }
     const t = now.getTime();
     const reconcile = t - reconciledAt >= reloadMs || t < reconciledAt;
@@ -140,9 +151,15 @@ export function createWatcher(options: WatcherOptions): Watcher {
     return {
       issued: loaded.options,
       reconcile,
-      commit() {
-        newestCreated = Math.max(newestCreated ?? 0, loaded.newestCreatedMs);
+      async commit() {
+        const newest = Math.max(newestCreated ?? 0, loaded.newestCreatedMs);
+        if (newest === newestCreated && !reconcile) return;
+        newestCreated = newest;
         if (reconcile) reconciledAt = t;
+        const mark = { newestCreatedMs: newestCreated, reconciledAtMs: reconciledAt };
+        await sql`insert into chain_cursors (name, cursor, updated_at)
+          values (${markName}, ${sql.json(mark)}, ${now})
+          on conflict (name) do update set cursor = excluded.cursor, updated_at = excluded.updated_at`;
       },
     };
   }
@@ -306,7 +323,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
     const counts = await apply(obs, now);
     await options.beforeCursorSave?.();
     if (obs.cursor !== undefined) await saveCursor(obs.cursor, now);
-    issued.commit();
+    await issued.commit();
     return { ...base, ...counts };
   }
 
