@@ -147,12 +147,16 @@ export function createWatcher(options: WatcherOptions): Watcher {
     const t = now.getTime();
     const reconcile = t - reconciledAt >= reloadMs || t < reconciledAt;
     const since = new Date(newestCreated - CREATED_OVERLAP_MS);
+    // The newest invoice of any network, read first: the mark moves past invoices of other networks
+    // too, so a quiet network's query never spans everything created since its last option.
+    const [top] = await sql<{ at: Date | null }[]>`select max(created_at) as at from invoices`;
     const loaded = await loadWatchedOptions(sql, network, { since });
+    const seen = Math.max(loaded.newestCreatedMs, top?.at ? new Date(top.at).getTime() : 0);
     return {
       issued: loaded.options,
       reconcile,
       async commit() {
-        const newest = Math.max(newestCreated ?? 0, loaded.newestCreatedMs);
+        const newest = Math.max(newestCreated ?? 0, seen);
         if (newest === newestCreated && !reconcile) return;
         newestCreated = newest;
         if (reconcile) reconciledAt = t;
