@@ -8,6 +8,7 @@ import { benchScreening, benchSdnImport } from '../screening';
 import { startBench } from '../start';
 import { utxoDetectionBench } from '../utxo-detection';
 import { utxoScanBench } from '../utxo-scan';
+import { watchScaleBench } from '../watch-scale';
 import { webhooksBench } from '../webhooks';
 import { workersBench } from '../workers';
 import { grouped, ms, round } from './format';
@@ -90,6 +91,7 @@ export const BENCHES: readonly Bench[] = [
   { ...evmDetectionBench, spec: 'detection' },
   { ...utxoDetectionBench, spec: 'detection' },
   { ...utxoScanBench, spec: 'scan' },
+  watchScaleBench,
   deriveBench,
   screeningBench,
   sdnImportBench,

@@ -20,12 +20,48 @@ export interface WatchedOption {
   readonly details?: Readonly<Record<string, string>>;
 }
 
-/** Every issued option of one network, indexed by lower-case address. */
-export interface WatchedSet {
-  readonly byAddress: ReadonlyMap<string, readonly WatchedOption[]>;
-  readonly size: number;
-  /** Bumped on every change, so backends can cache what they derive from the set. */
-  readonly version: number;
+/**
+ * How a backend names what it saw: the address as issued (Esplora's polled addresses), an EVM address
+ * in lower case (as nodes print it), a UTXO output script (lower-case hex), or an EVM invoice key.
+ */
+export type WatchKey = 'address' | 'evmAddress' | 'scriptPubKey' | 'invoiceKey';
+
+/** Options by the key they were found under. */
+export type WatchedIndex = ReadonlyMap<string, readonly WatchedOption[]>;
+
+/**
+ * The watched addresses of one network: every address the gateway ever issued (SPEC section 7), so
+ * possibly millions. They are not held in memory: a backend looks up what a block, a range of logs
+ * or a poll round shows, one indexed query per batch (`find`). Outgoing transactions fit the same
+ * look-up: a backend that sees a transaction's inputs asks about the addresses (or scripts) they
+ * spend, and reports a match as `direction: 'out'`.
+ */
+export interface WatchedLookup {
+  /** The issued options among `values` (deduplicated, any number), keyed as `key` names them. */
+  find(key: WatchKey, values: Iterable<string>): Promise<WatchedIndex>;
+  /** The options of one invoice (a checkout page's check). */
+  ofInvoice(invoiceId: string): Promise<readonly WatchedOption[]>;
+  /**
+   * Options issued since the previous tick (overlapping it a little): what a look-up made then
+   * could not find. A backend that keeps matches from earlier look-ups (a node's mempool, a poll
+   * schedule's rows) adds these instead of looking everything up again.
+   */
+  readonly issued: readonly WatchedOption[];
+  /**
+   * Set on a process's first tick and now and then after (`watchedReloadMs`): `issued` may have
+   * missed an invoice committed out of order, so what a backend keeps from earlier rounds (the poll
+   * schedule's rows) is reconciled with every issued address again, in SQL.
+   */
+  readonly reconcile: boolean;
+  /** Whether anything was ever issued on this network. */
+  any(): Promise<boolean>;
+  /** Every watched EVM address (lower case) when there are at most `max` (a node's log filter can name them). */
+  evmAddressesUpTo(max: number): Promise<readonly string[] | undefined>;
+  /**
+   * Every issued option. Only for a backend that must name every address to a node each tick (Esplora
+   * without a poll schedule: a node of one's own or the sandbox); it does not scale, by design.
+   */
+  all(): Promise<readonly WatchedOption[]>;
 }
 
 /**
@@ -85,7 +121,7 @@ export interface MovedPayment {
 export interface ObserveInput {
   /** The backend's cursor from the last tick (JSON), undefined on the first. */
   readonly cursor: unknown;
-  readonly watched: WatchedSet;
+  readonly watched: WatchedLookup;
   readonly known: readonly KnownPayment[];
   /**
    * With no cursor: when the oldest invoice that still takes money was created. A scanning backend
@@ -94,7 +130,7 @@ export interface ObserveInput {
   readonly since?: Date | undefined;
   /** A checkout page's check of one invoice (backends that poll by address ask only about it). */
   readonly invoiceId?: string | undefined;
-  /** The chain's height read by `readTip` before the watched set was loaded. */
+  /** The chain's height read by `readTip` at the start of the tick. */
   readonly tip?: number | undefined;
   readonly now: Date;
 }
@@ -125,11 +161,7 @@ export interface ChainBackend {
   readonly scansAll: boolean;
   /** For backends that ask by address: a page's check of one invoice runs at most once per this. */
   readonly checkGapMs?: number;
-  /**
-   * Read before the watched set is loaded: every block up to this height was mined after the
-   * invoices loaded were stored (an address is shown only once its invoice is committed), so a scan
-   * up to it misses none of their payments.
-   */
+  /** The chain's height, read once at the start of a tick (before the counted payments are loaded). */
   readTip?(): Promise<number>;
   observe(input: ObserveInput): Promise<ObserveResult>;
   /** Writes, in the payment's transaction, what the family keeps beside a new payment. */

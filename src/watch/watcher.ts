@@ -1,9 +1,10 @@
 // The one chain watcher (DESIGN section 2a): every family's backend observes, this records, screens
 // and applies. One tick:
-//   1. loads the watched set (every address ever issued on the network, topped up with new ones)
-//      and the counted payments not yet final;
+//   1. loads the counted payments not yet final and the options issued since the last tick;
 //   2. asks the backend what it sees from its cursor (a fresh watcher starts below the oldest
-//      invoice that still takes money, never at the tip);
+//      invoice that still takes money, never at the tip). Every address ever issued is watched, so
+//      there may be millions: the backend looks up only what it sees (WatchedLookup), one indexed
+//      query per block or batch; nothing here holds them all;
 //   3. retires counted payments that left the chain, records new ones (an invoice that no longer
 //      takes money gets them as unattributed), screening each in its own transaction, then applies
 //      confirmation changes;
@@ -26,11 +27,14 @@ import type {
   MovedPayment,
   ObserveResult,
   SeenPayment,
-  WatchedOption,
-  WatchedSet,
 } from './observe';
 import { paymentKey } from './observe';
-import { acceptingInvoices, loadWatchedOptions, oldestAcceptingCreatedAt } from './watched';
+import {
+  acceptingInvoices,
+  createWatchedLookup,
+  loadWatchedOptions,
+  oldestAcceptingCreatedAt,
+} from './watched';
 
 export interface WatcherOptions {
   readonly sql: Sql;
@@ -49,7 +53,11 @@ export interface WatcherOptions {
   readonly releaseLeaseAfterTick?: boolean;
   /** Counted payments are re-checked (confirmations, reorgs) until this deep; default 24. */
   readonly finalityDepth?: number;
-  /** The whole watched set is reloaded this often (new invoices are added every tick); default 30 s. */
+  /**
+   * What backends keep from earlier rounds (the poll schedule's rows) is reconciled with every
+   * issued address this often, and on a process's first tick (the options issued since the last
+   * tick are handed over every tick); default 10 minutes.
+   */
   readonly watchedReloadMs?: number;
   /** Tests: runs after the payments are written and before the cursor is (a crash point). */
   readonly beforeCursorSave?: () => Promise<void>;
@@ -63,7 +71,8 @@ export interface TickResult {
   readonly network: NetworkId;
   /** `busy`: another process holds this network's lease; else the backend's own reason. */
   readonly skipped?: string;
-  readonly watched?: number;
+  /** Options issued since the last tick (every issued address is watched; they are looked up, not counted). */
+  readonly issued?: number;
   /** Payments written for the first time (or back after leaving the chain). */
   readonly recorded: number;
   /** Confirmation or block changes of counted payments. */
@@ -87,7 +96,7 @@ export interface Watcher {
   checkInvoice(invoiceId: string, now?: Date): Promise<TickResult | undefined>;
 }
 
-/** Topped-up watched sets overlap the last load by this much (a transaction committed late). */
+/** The options issued since the last tick overlap it by this much (a transaction committed late). */
 const CREATED_OVERLAP_MS = 120_000;
 
 interface KnownRow {
@@ -109,53 +118,54 @@ export function createWatcher(options: WatcherOptions): Watcher {
   const holder = options.holder ?? `watch-${randomHex(8)}`;
   const leaseMs = options.leaseMs ?? 30_000;
   const finality = options.finalityDepth ?? 24;
-  const reloadMs = options.watchedReloadMs ?? 30_000;
+  const reloadMs = options.watchedReloadMs ?? 600_000;
   const checkGapMs = options.checkGapMs ?? 2_000;
   const recentChecks = new Map<string, number>();
   let lastLoopTickMs = Number.NEGATIVE_INFINITY;
 
-  // The watched set: reloaded in full now and then, topped up with new invoices every tick.
-  const byAddress = new Map<string, WatchedOption[]>();
-  let size = 0;
-  let version = 0;
-  let fullLoadAt = Number.NEGATIVE_INFINITY;
-  let newestCreated = 0;
-  const watched: WatchedSet = {
-    byAddress,
-    get size() {
-      return size;
-    },
-    get version() {
-      return version;
-    },
-  };
+  // Options issued since the last tick, found by their invoices' creation time (indexed); a tick that
+  // fails does not move the mark. Reconciliation now and then catches any committed out of order.
+  // The mark is kept in the database too: a Workers cron run (a new watcher each time) starts from
+  // it instead of reconciling every run.
+  const markName = `watched:${network}`;
+  let newestCreated: number | undefined;
+  let reconciledAt = Number.NEGATIVE_INFINITY;
 
-  function put(o: WatchedOption): void {
-    const key = o.address.toLowerCase();
-    const list = byAddress.get(key) ?? [];
-    const i = list.findIndex((x) => x.option === o.option && x.invoiceId === o.invoiceId);
-    if (i >= 0) list[i] = o;
-    else {
-      list.push(o);
-      size++;
+  async function loadIssued(now: Date) {
+    if (newestCreated === undefined) {
+      const [mark] = await sql<{ cursor: { newestCreatedMs?: unknown; reconciledAtMs?: unknown } | null }[]>`
+        select cursor from chain_cursors where name = ${markName}`;
+      const c = mark?.cursor;
+      if (c && typeof c.newestCreatedMs === 'number' && typeof c.reconciledAtMs === 'number') {
+        newestCreated = c.newestCreatedMs;
+        reconciledAt = c.reconciledAtMs;
+      } else {
+        const [row] = await sql<{ at: Date | null }[]>`select max(created_at) as at from invoices`;
+        newestCreated = row?.at ? new Date(row.at).getTime() : 0;
+      }
     }
-    byAddress.set(key, list);
-  }
-
-  async function loadWatched(now: Date, invoiceId?: string): Promise<WatchedOption[]> {
-    const full =
-      invoiceId === undefined && (now.getTime() - fullLoadAt >= reloadMs || now.getTime() < fullLoadAt);
-    const since = full || invoiceId !== undefined ? undefined : new Date(newestCreated - CREATED_OVERLAP_MS);
-    const loaded = await loadWatchedOptions(sql, network, { since, invoiceId });
-    if (full) {
-      byAddress.clear();
-      size = 0;
-      fullLoadAt = now.getTime();
-    }
-    for (const o of loaded.options) put(o);
-    if (invoiceId === undefined) newestCreated = Math.max(newestCreated, loaded.newestCreatedMs);
-    if (full || loaded.options.length > 0) version++;
-    return loaded.options;
+    const t = now.getTime();
+    const reconcile = t - reconciledAt >= reloadMs || t < reconciledAt;
+    const since = new Date(newestCreated - CREATED_OVERLAP_MS);
+    // The newest invoice of any network, read first: the mark moves past invoices of other networks
+    // too, so a quiet network's query never spans everything created since its last option.
+    const [top] = await sql<{ at: Date | null }[]>`select max(created_at) as at from invoices`;
+    const loaded = await loadWatchedOptions(sql, network, { since });
+    const seen = Math.max(loaded.newestCreatedMs, top?.at ? new Date(top.at).getTime() : 0);
+    return {
+      issued: loaded.options,
+      reconcile,
+      async commit() {
+        const newest = Math.max(newestCreated ?? 0, seen);
+        if (newest === newestCreated && !reconcile) return;
+        newestCreated = newest;
+        if (reconcile) reconciledAt = t;
+        const mark = { newestCreatedMs: newestCreated, reconciledAtMs: reconciledAt };
+        await sql`insert into chain_cursors (name, cursor, updated_at)
+          values (${markName}, ${sql.json(mark)}, ${now})
+          on conflict (name) do update set cursor = excluded.cursor, updated_at = excluded.updated_at`;
+      },
+    };
   }
 
   async function loadKnown(invoiceId?: string): Promise<KnownPayment[]> {
@@ -306,16 +316,18 @@ export function createWatcher(options: WatcherOptions): Watcher {
       ? await sql<{ cursor: unknown }[]>`select cursor from chain_cursors where name = ${backend.cursorName}`
       : [];
     const tip = await backend.readTip?.();
-    await loadWatched(now);
+    const issued = await loadIssued(now);
     const known = await loadKnown();
     const fresh = backend.scansAll && row?.cursor == null;
     const since = fresh ? await oldestAcceptingCreatedAt(sql, network, now) : undefined;
+    const watched = createWatchedLookup(sql, network, issued.issued, issued.reconcile);
     const obs = await backend.observe({ cursor: row?.cursor ?? undefined, watched, known, since, tip, now });
-    const base = { network, watched: size, ...obs.report };
+    const base = { network, issued: issued.issued.length, ...obs.report };
     if (obs.skipped) return { ...base, recorded: 0, updated: 0, gone: 0, skipped: obs.skipped };
     const counts = await apply(obs, now);
     await options.beforeCursorSave?.();
     if (obs.cursor !== undefined) await saveCursor(obs.cursor, now);
+    await issued.commit();
     return { ...base, ...counts };
   }
 
@@ -339,9 +351,10 @@ export function createWatcher(options: WatcherOptions): Watcher {
 
   /** An address-polling backend asks about one invoice only. */
   async function checkOne(invoiceId: string, now: Date): Promise<TickResult | undefined> {
-    const mine = await loadWatched(now, invoiceId);
+    const mine = await loadWatchedOptions(sql, network, { invoiceId });
     const known = await loadKnown(invoiceId);
-    if (mine.length === 0 && known.length === 0) return undefined;
+    if (mine.options.length === 0 && known.length === 0) return undefined;
+    const watched = createWatchedLookup(sql, network, mine.options, false);
     const obs = await backend.observe({ cursor: undefined, watched, known, invoiceId, now });
     if (obs.skipped) return undefined;
     return { network, ...obs.report, ...(await apply(obs, now)) };

@@ -3,7 +3,8 @@
 //      and, after a reorg, steps back to the last common block;
 //   2. fetches the next range of blocks and the logs of the token contracts and the router (with
 //      many watched addresses, every Transfer log of the tokens, matched here: one filter, however
-//      many addresses);
+//      many addresses), and looks up the addresses and invoice keys they name among every address
+//      ever issued (one indexed query each per range: nothing holds them all in memory);
 //   3. re-judges counted payments: one whose block left the chain is kept if its transaction was mined
 //      again, else it is gone.
 // A fresh watcher (no cursor) starts below the oldest invoice that still takes money.
@@ -12,13 +13,15 @@ import type { Tx } from '../../db/client';
 import type { Logger } from '../../lib/log';
 import type {
   ChainBackend,
-  WatchedSet as GenericWatchedSet,
   GonePayment,
+  WatchedOption as IssuedOption,
   KnownPayment,
   MovedPayment,
   ObserveInput,
   ObserveResult,
   SeenPayment,
+  WatchedIndex,
+  WatchedLookup,
 } from '../../watch/observe';
 import { firstBlockAtOrAfter } from '../../watch/start';
 import { type AssetId, NETWORKS } from '../networks';
@@ -95,29 +98,36 @@ export function createEvmSource(options: EvmSourceOptions): ChainBackend {
     Object.entries(net.tokens).map(([asset, address]) => [address.toLowerCase(), asset as AssetId]),
   );
 
-  // The matchers' index (by deposit address and by invoice key), rebuilt when the watched set changes.
-  let index: (WatchedSet & { version: number }) | undefined;
-  function indexOf(w: GenericWatchedSet): WatchedSet {
-    if (index?.version === w.version) return index;
-    const byAddress = new Map<string, WatchedOption[]>();
-    const byKey = new Map<string, WatchedOption[]>();
-    for (const [address, list] of w.byAddress) {
-      for (const o of list) {
-        const key = o.details?.['invoiceKey'];
-        if (!key) continue;
-        const option: WatchedOption = { ...o, invoiceKey: key.toLowerCase() };
-        byAddress.set(address, [...(byAddress.get(address) ?? []), option]);
-        byKey.set(option.invoiceKey, [...(byKey.get(option.invoiceKey) ?? []), option]);
-      }
-    }
-    index = { byAddress, byKey, version: w.version };
-    return index;
+  // Past this many watched addresses the logs filter no longer names them; options are never deleted,
+  // so once past it a network stays past it.
+  let overFilterMax = false;
+  async function filterAddresses(watched: WatchedLookup): Promise<readonly string[] | undefined> {
+    if (overFilterMax) return undefined;
+    const list = await watched.evmAddressesUpTo(topicFilterMax);
+    if (!list) overFilterMax = true;
+    return list;
+  }
+
+  /** The matchers' index for one range: only the options at the addresses and keys it names. */
+  function indexOf(byAddress: WatchedIndex, byKey: WatchedIndex): WatchedSet {
+    const toEvm = (o: IssuedOption): WatchedOption[] => {
+      const key = o.details?.['invoiceKey'];
+      return key ? [{ ...o, invoiceKey: key.toLowerCase() }] : [];
+    };
+    const convert = (m: WatchedIndex) =>
+      new Map([...m].map(([k, list]) => [k.toLowerCase(), list.flatMap(toEvm)] as const));
+    return { byAddress: convert(byAddress), byKey: convert(byKey) };
   }
 
   /** Fetches the range and its logs; undefined when the node's answers do not form one chain. */
-  async function fetchRange(watched: WatchedSet, from: number, to: number, parentHash: string | undefined) {
+  async function fetchRange(
+    watched: WatchedLookup,
+    from: number,
+    to: number,
+    parentHash: string | undefined,
+  ) {
     const heights = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-    const needTxs = watched.byAddress.size > 0;
+    const needTxs = await watched.any();
     const blocks = await mapLimit(
       heights,
       concurrency,
@@ -132,19 +142,18 @@ export function createEvmSource(options: EvmSourceOptions): ChainBackend {
     const ok = blocks as RpcBlock<RpcTransaction | string>[];
     const logs: RpcLog[] = [];
     const tokens = Object.values(net.tokens);
-    if (tokens.length > 0 && watched.byAddress.size > 0) {
-      const to3 =
-        watched.byAddress.size <= topicFilterMax ? [...watched.byAddress.keys()].map(addressTopic) : null;
+    if (tokens.length > 0 && needTxs) {
+      const named = await filterAddresses(watched);
       logs.push(
         ...(await getLogs(rpc, {
           fromBlock: from,
           toBlock: to,
           address: tokens,
-          topics: [TRANSFER_TOPIC, null, to3],
+          topics: [TRANSFER_TOPIC, null, named ? named.map(addressTopic) : null],
         })),
       );
     }
-    if (net.router && watched.byKey.size > 0) {
+    if (net.router && needTxs) {
       logs.push(
         ...(await getLogs(rpc, {
           fromBlock: from,
@@ -159,16 +168,40 @@ export function createEvmSource(options: EvmSourceOptions): ChainBackend {
       const b = ok[Number(BigInt(l.blockNumber)) - from];
       if (!b || b.hash !== l.blockHash) return undefined;
     }
-    return { blocks: ok, logs };
+    return { blocks: ok, logs, needTxs };
+  }
+
+  /** The range's candidates (transaction recipients, Transfer recipients, invoice keys), looked up. */
+  async function lookUp(
+    watched: WatchedLookup,
+    blocks: readonly RpcBlock<RpcTransaction | string>[],
+    logs: readonly RpcLog[],
+  ): Promise<WatchedSet> {
+    const addresses = new Set<string>();
+    const keys = new Set<string>();
+    for (const b of blocks)
+      for (const tx of b.transactions)
+        if (typeof tx !== 'string' && tx.to && tx.value !== '0x0') addresses.add(tx.to.toLowerCase());
+    for (const l of logs) {
+      if (l.topics[0] === TRANSFER_TOPIC && l.topics.length === 3)
+        addresses.add(`0x${l.topics[2]!.slice(-40)}`.toLowerCase());
+      else if (l.topics[0] === INVOICE_PAID_TOPIC && l.topics[1]) keys.add(l.topics[1].toLowerCase());
+    }
+    const [byAddress, byKey] = await Promise.all([
+      addresses.size ? watched.find('evmAddress', addresses) : new Map(),
+      keys.size ? watched.find('invoiceKey', keys) : new Map(),
+    ]);
+    return indexOf(byAddress, byKey);
   }
 
   async function match(
     watched: WatchedSet,
     blocks: readonly RpcBlock<RpcTransaction | string>[],
     logs: readonly RpcLog[],
+    needTxs: boolean,
   ): Promise<Observation[]> {
     const native: Observation[] = [];
-    if (watched.byAddress.size > 0) {
+    if (needTxs && watched.byAddress.size > 0) {
       for (const b of blocks)
         native.push(...matchNativeTransfers(b as RpcBlock<RpcTransaction>, watched, nativeAsset));
     }
@@ -246,7 +279,6 @@ export function createEvmSource(options: EvmSourceOptions): ChainBackend {
   }
 
   async function observe(input: ObserveInput): Promise<ObserveResult> {
-    const watched = indexOf(input.watched);
     const tip = input.tip ?? (await blockNumber(rpc));
     const cursor = parseCursor(input.cursor);
 
@@ -284,7 +316,10 @@ export function createEvmSource(options: EvmSourceOptions): ChainBackend {
     const to = Math.min(tip, from + maxBlocks - 1);
     const last = recent.at(-1);
     const parent = last && last[0] === from - 1 ? last[1] : undefined;
-    const fetched = from <= to ? await fetchRange(watched, from, to, parent) : { blocks: [], logs: [] };
+    const fetched =
+      from <= to
+        ? await fetchRange(input.watched, from, to, parent)
+        : { blocks: [], logs: [], needTxs: false };
     if (!fetched) {
       return {
         cursor: undefined,
@@ -295,7 +330,8 @@ export function createEvmSource(options: EvmSourceOptions): ChainBackend {
         report: { tip, ...depth },
       };
     }
-    const seen = await match(watched, fetched.blocks, fetched.logs);
+    const watched = await lookUp(input.watched, fetched.blocks, fetched.logs);
+    const seen = await match(watched, fetched.blocks, fetched.logs, fetched.needTxs);
     const blockTimes = new Map(
       fetched.blocks.map((b) => [Number(BigInt(b.number)), Number(BigInt(b.timestamp)) * 1000]),
     );

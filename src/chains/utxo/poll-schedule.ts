@@ -105,11 +105,17 @@ export interface AddressPollSchedule {
   readonly network: NetworkId;
   readonly policy: PollPolicy;
   /**
-   * The watched addresses due now, as many as the budget allows (most overdue first). `targets` is
-   * the whole watched set: new addresses get a row (due at once).
+   * The watched addresses due now, as many as the budget allows (most overdue first). `targets`:
+   * addresses issued since the last round, which get a row (due at once) if they have none.
    * `overhead`: requests each poll round makes whatever the addresses (the tip).
    */
   claimDue(targets: readonly PollTarget[], now: Date, overhead?: number): Promise<PollClaim>;
+  /**
+   * Gives every address ever issued on the network that has no row one (due at once), in SQL: the
+   * watcher's reconciliation, on a process's first round and now and then (an invoice committed out
+   * of order is missed by the rounds' `targets`).
+   */
+  syncIssued(now: Date): Promise<number>;
   /**
    * An open checkout page: marks the invoice's addresses hot and claims those not polled within
    * `checkGapMs` (one check per gap whatever the number of pages and processes asking).
@@ -160,12 +166,14 @@ export function budgetName(baseUrl: string): string {
 export function createAddressPollSchedule(options: AddressPollScheduleOptions): AddressPollSchedule {
   const { sql, network, budget } = options;
   const policy: PollPolicy = { ...DEFAULT_POLL_POLICY, ...options.policy };
-  // Addresses this process has already given a row, so a tick inserts only new ones. Rows are never
-  // dropped: every issued address stays watched, ever less often (nextPollInterval).
+  // Addresses of recent rounds that already have a row, so a tick inserts only new ones (bounded: the
+  // targets are only those issued lately). Rows are never dropped: every issued address stays
+  // watched, ever less often (nextPollInterval).
   const known = new Set<string>();
 
   async function ensureRows(targets: readonly PollTarget[], now: Date): Promise<void> {
     const fresh = targets.filter((t) => !known.has(t.address));
+    if (known.size + fresh.length > 50_000) known.clear();
     if (fresh.length > 0) {
       await sql`insert into utxo_address_polls (network, address, invoice_id, interval_ms, next_poll_at)
         select ${network}, a, i, 0, ${now}::timestamptz
@@ -256,6 +264,16 @@ export function createAddressPollSchedule(options: AddressPollScheduleOptions): 
         (tx) => tx`p.next_poll_at <= ${now}`,
         (tx) => tx`p.next_poll_at, p.address`,
       );
+    },
+
+    async syncIssued(now) {
+      const rows =
+        await sql`insert into utxo_address_polls (network, address, invoice_id, interval_ms, next_poll_at)
+        select po.network, po.address, po.invoice_id, 0, ${now}::timestamptz from payment_options po
+        where po.network = ${network} and not exists (select 1 from utxo_address_polls p
+          where p.network = po.network and p.address = po.address)
+        on conflict (network, address) do nothing`;
+      return rows.count;
     },
 
     async claimInvoice(invoiceId, targets, now, overhead = ROUND_OVERHEAD) {

@@ -1,7 +1,9 @@
 // A UTXO backend (Core JSON-RPC block scanning, or Esplora address polling) in the one watcher's
 // shape: matches its outputs to the issued options by script, and turns its per-transaction
-// verdicts into payments gone or moved. With an Esplora poll schedule only the addresses due now
-// (or one invoice's, for a checkout page) are asked about, within the service's request budget.
+// verdicts into payments gone or moved. Every address ever issued is watched and none is held in
+// memory: a node's blocks and mempool are looked up by script, one indexed query per block or batch.
+// With an Esplora poll schedule only the addresses due now (or one invoice's, for a checkout page)
+// are asked about, within the service's request budget; the schedule's rows live in the database.
 import type { Tx } from '../../db/client';
 import type { Logger } from '../../lib/log';
 import type {
@@ -12,11 +14,11 @@ import type {
   ObserveInput,
   ObserveResult,
   SeenPayment,
+  WatchedLookup,
   WatchedOption,
-  WatchedSet,
 } from '../../watch/observe';
 import { EsploraError } from './backends/esplora';
-import type { Observation, UtxoBackend, KnownPayment as UtxoKnown } from './backends/types';
+import type { Observation, UtxoBackend, KnownPayment as UtxoKnown, WatchedScripts } from './backends/types';
 import { addressToScriptHex } from './derive';
 import type { AddressPollSchedule, PollClaim } from './poll-schedule';
 
@@ -26,29 +28,33 @@ export interface UtxoSourceOptions {
   readonly logger?: Logger | undefined;
 }
 
-interface ScriptIndex {
-  readonly version: number;
-  readonly byScript: Map<string, WatchedOption>;
-  readonly scripts: Set<string>;
-}
+/** Script → option, for the outputs of one observation. */
+type ScriptIndex = Map<string, WatchedOption>;
 
 export function createUtxoSource(options: UtxoSourceOptions): ChainBackend & { readonly utxo: UtxoBackend } {
   const { backend, schedule } = options;
   const network = backend.network;
-  let index: ScriptIndex | undefined;
 
-  /** Script → option, rebuilt only when the watched set changed. */
-  function indexOf(watched: WatchedSet): ScriptIndex {
-    if (index?.version === watched.version) return index;
-    const byScript = new Map<string, WatchedOption>();
-    for (const list of watched.byAddress.values()) {
-      for (const w of list) {
-        const script = (w.details?.['scriptPubKey'] ?? addressToScriptHex(network, w.address)).toLowerCase();
-        byScript.set(script, w);
-      }
-    }
-    index = { version: watched.version, byScript, scripts: new Set(byScript.keys()) };
-    return index;
+  const scriptOf = (w: WatchedOption) =>
+    (w.details?.['scriptPubKey'] ?? addressToScriptHex(network, w.address)).toLowerCase();
+
+  function indexOf(list: Iterable<WatchedOption>, into: ScriptIndex = new Map()): ScriptIndex {
+    for (const w of list) into.set(scriptOf(w), w);
+    return into;
+  }
+
+  /** The scripts to give a backend for `index` (address → script for those that ask by address). */
+  function scriptsOf(idx: ScriptIndex): WatchedScripts {
+    const addresses = new Map<string, string>();
+    for (const [script, w] of idx) addresses.set(w.address, script);
+    return { scripts: new Set(idx.keys()), addresses };
+  }
+
+  /** The options of outputs a look-up of this observation did not name (a mempool match kept from before). */
+  async function resolve(obs: Observation, idx: ScriptIndex, watched: WatchedLookup): Promise<void> {
+    const missing = obs.outputs.map((o) => o.scriptHex).filter((x) => !idx.has(x));
+    if (missing.length === 0) return;
+    for (const [script, list] of await watched.find('scriptPubKey', missing)) idx.set(script, list[0]!);
   }
 
   function knownOf(known: readonly KnownPayment[]): Map<string, UtxoKnown> {
@@ -69,7 +75,7 @@ export function createUtxoSource(options: UtxoSourceOptions): ChainBackend & { r
   function translate(obs: Observation, idx: ScriptIndex, known: readonly KnownPayment[]) {
     const payments: SeenPayment[] = [];
     for (const o of obs.outputs) {
-      const w = idx.byScript.get(o.scriptHex);
+      const w = idx.get(o.scriptHex);
       if (!w) continue;
       payments.push({
         direction: 'in',
@@ -108,18 +114,12 @@ export function createUtxoSource(options: UtxoSourceOptions): ChainBackend & { r
   }
 
   /** One scheduled round: only the claimed addresses, and the counted payments to them. */
-  async function poll(s: AddressPollSchedule, claim: PollClaim, input: ObserveInput, idx: ScriptIndex) {
+  async function poll(s: AddressPollSchedule, claim: PollClaim, input: ObserveInput) {
     const mine = input.known.filter((p) => p.address !== null && claim.addresses.has(p.address));
-    const addresses = new Map<string, string>();
-    for (const [script, w] of idx.byScript)
-      if (claim.addresses.has(w.address)) addresses.set(w.address, script);
+    const idx = indexOf([...(await input.watched.find('address', claim.addresses)).values()].flat());
     let obs: Observation;
     try {
-      obs = await backend.observe({
-        cursor: undefined,
-        watched: { scripts: idx.scripts, addresses },
-        known: knownOf(mine),
-      });
+      obs = await backend.observe({ cursor: undefined, watched: scriptsOf(idx), known: knownOf(mine) });
     } catch (err) {
       if (err instanceof EsploraError && err.httpStatus === 429) {
         await s.rateLimited(err.retryAfterMs, input.now);
@@ -139,29 +139,51 @@ export function createUtxoSource(options: UtxoSourceOptions): ChainBackend & { r
     return { cursor: undefined, ...t, report: { ...t.report, polled: claim.addresses.size } };
   }
 
-  function targetsOf(input: ObserveInput, only?: string) {
-    const targets = new Map<string, string>();
-    for (const list of input.watched.byAddress.values())
-      for (const w of list)
-        if (only === undefined || w.invoiceId === only) targets.set(w.address, w.invoiceId);
-    for (const p of input.known)
-      if (p.address !== null && !targets.has(p.address)) targets.set(p.address, p.invoiceId);
-    return [...targets].map(([address, invoiceId]) => ({ address, invoiceId }));
-  }
+  const targetsOf = (list: readonly WatchedOption[]) =>
+    list.map((w) => ({ address: w.address, invoiceId: w.invoiceId }));
 
   async function scheduled(s: AddressPollSchedule, input: ObserveInput): Promise<ObserveResult> {
-    const idx = indexOf(input.watched);
     const empty = { cursor: undefined, payments: [], gone: [], moved: [] };
     if (input.invoiceId !== undefined) {
-      const targets = targetsOf(input, input.invoiceId);
+      const targets = targetsOf(await input.watched.ofInvoice(input.invoiceId));
+      for (const p of input.known)
+        if (p.address !== null && !targets.some((t) => t.address === p.address))
+          targets.push({ address: p.address, invoiceId: p.invoiceId });
       if (targets.length === 0) return { ...empty, skipped: 'nothing due' };
       const claim = await s.claimInvoice(input.invoiceId, targets, input.now);
       if (claim.addresses.size === 0) return { ...empty, skipped: 'nothing due' };
-      return poll(s, claim, input, idx);
+      return poll(s, claim, input);
     }
-    const claim = await s.claimDue(targetsOf(input), input.now);
+    // The rows already hold every address issued before; the new ones get theirs (due at once).
+    if (input.watched.reconcile) await s.syncIssued(input.now);
+    const claim = await s.claimDue(targetsOf(input.watched.issued), input.now);
     if (claim.addresses.size === 0) return { ...empty, report: { polled: 0 } };
-    return poll(s, claim, input, idx);
+    return poll(s, claim, input);
+  }
+
+  /** Block scanning: each block's (and the mempool's) scripts are looked up as the backend meets them. */
+  async function scan(input: ObserveInput): Promise<ObserveResult> {
+    const idx = indexOf(input.watched.issued);
+    let watched: WatchedScripts;
+    if (backend.kind === 'esplora') {
+      // Without a schedule every address is asked about every tick: a node of one's own or the sandbox.
+      watched = scriptsOf(indexOf(await input.watched.all(), idx));
+    } else {
+      const lookup = async (scripts: readonly string[]) => {
+        const found = await input.watched.find('scriptPubKey', scripts);
+        for (const [script, list] of found) idx.set(script, list[0]!);
+        return new Set(found.keys());
+      };
+      watched = { scripts: new Set(idx.keys()), addresses: new Map(), lookup };
+    }
+    const obs = await backend.observe({
+      cursor: input.cursor,
+      watched,
+      known: knownOf(input.known),
+      ...(input.since ? { since: input.since } : {}),
+    });
+    await resolve(obs, idx, input.watched);
+    return { cursor: obs.cursor, ...translate(obs, idx, input.known) };
   }
 
   return {
@@ -171,19 +193,7 @@ export function createUtxoSource(options: UtxoSourceOptions): ChainBackend & { r
     leaseName: `utxo:${network}`,
     scansAll: schedule === undefined,
     ...(schedule ? { checkGapMs: schedule.policy.checkGapMs } : {}),
-    async observe(input) {
-      if (schedule) return scheduled(schedule, input);
-      const idx = indexOf(input.watched);
-      const addresses = new Map<string, string>();
-      for (const [script, w] of idx.byScript) addresses.set(w.address, script);
-      const obs = await backend.observe({
-        cursor: input.cursor,
-        watched: { scripts: idx.scripts, addresses },
-        known: knownOf(input.known),
-        ...(input.since ? { since: input.since } : {}),
-      });
-      return { cursor: obs.cursor, ...translate(obs, idx, input.known) };
-    },
+    observe: (input) => (schedule ? scheduled(schedule, input) : scan(input)),
     async onRecorded(tx: Tx, p: SeenPayment) {
       const inputs = (p.extra?.['inputs'] as readonly string[] | undefined) ?? [];
       await tx`insert into utxo_tx_inputs (network, txid, outpoints)

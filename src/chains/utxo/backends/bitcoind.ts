@@ -1,14 +1,15 @@
 // The Bitcoin Core-compatible JSON-RPC backend (bitcoind, litecoind): blocks are scanned from a
 // stored cursor with full transactions (getblock verbosity 2), the mempool is diffed every tick, and
-// outputs are matched against a hash set of watched scriptPubKeys. Blocks are read from their bytes
-// (rawblock.ts), falling back to the node's verbose JSON.
+// outputs are matched against the watched scriptPubKeys: a block's output scripts are looked up among
+// every address ever issued (one indexed query per block), then matched by hash set. Blocks are read
+// from their bytes (rawblock.ts), falling back to the node's verbose JSON.
 //
 // Why block scanning rather than a watch-only descriptor wallet in the node:
 // - the node stays stateless for us: any Core-compatible node works (bitcoind, litecoind, a
 //   provider's), with wallets disabled, and several gateways or merchants can share it;
 // - importing 100,000 addresses (one per invoice, more every minute) into a wallet makes every
 //   import a rescan or a risk of missing a payment, and wallet RPCs slow down as the wallet grows;
-//   a hash set of scripts matches a 4,000-transaction block in milliseconds however many we watch;
+//   a block's scripts are looked up by index, in milliseconds however many we watch;
 // - the cursor and the payments live in PostgreSQL beside the invoices, so a restart, a second
 //   process or a reorg replays from our own records, exactly once, instead of trusting wallet state;
 // - the same code serves Bitcoin and Litecoin (MWEB outputs have no script and are skipped).
@@ -121,6 +122,8 @@ interface MempoolEntry {
   readonly scripts: readonly string[];
   /** Spent outpoints (to spot conflicts). */
   readonly inputs: readonly string[];
+  /** Of `scripts`, the watched ones (as last looked up or matched). */
+  hits: readonly string[];
 }
 
 interface BlockSighting {
@@ -129,6 +132,8 @@ interface BlockSighting {
 }
 
 const MEMPOOL_BATCH = 250;
+/** Outputs per look-up: small blocks are looked up together, and the mempool in batches. */
+const LOOKUP_BATCH = 5000;
 /** A block's time may be two hours ahead of the clock, and lag it by about the median's hour. */
 const BLOCK_TIME_SLACK_MS = 3 * 3_600_000;
 const PREVOUT_CACHE_MAX = 5000;
@@ -344,7 +349,21 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
       const payerOf = new Map<string, string>();
       for (const p of input.known.values()) for (const op of p.inputs) payerOf.set(op, p.txid);
 
-      const scripts = input.watched.scripts;
+      const { scripts, lookup } = input.watched;
+      /** Of a batch of scripts, the watched ones: looked up (every address ever issued), or the given set. */
+      const watchedOf = async (list: readonly string[]): Promise<ReadonlySet<string>> => {
+        if (!lookup) return scripts;
+        const found = new Set<string>();
+        for (let i = 0; i < list.length; i += LOOKUP_BATCH)
+          for (const s of await lookup(list.slice(i, i + LOOKUP_BATCH))) found.add(s);
+        for (const s of list) if (scripts.has(s)) found.add(s);
+        return found;
+      };
+      const outputScripts = (txs: readonly ChainTx[]) => {
+        const all = new Set<string>();
+        for (const t of txs) for (const o of t.outputs) if (o.scriptHex) all.add(o.scriptHex);
+        return [...all];
+      };
       const blockMatches: { tx: ChainTx; outputs: readonly number[]; block: BlockSighting }[] = [];
       const sighted = new Map<string, BlockSighting>();
       const spends = new Map<string, string>();
@@ -352,6 +371,20 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
       let blocks = 0;
       let blockTxs = 0;
       const last = Math.min(tip, cursor.height + maxBlocks);
+      // Small blocks are looked up together (one query for many), a full one on its own.
+      let pending: { txs: ChainTx[]; sighting: BlockSighting }[] = [];
+      let pendingScripts = 0;
+      const flush = async () => {
+        const all = pending.flatMap((p) => p.txs);
+        const watchedHere = await watchedOf(outputScripts(all));
+        for (const p of pending) {
+          const res = scanTransactions(p.txs, watchedHere, payerOf);
+          for (const m of res.matches) blockMatches.push({ ...m, block: p.sighting });
+          for (const [op, by] of res.spends) spends.set(op, by);
+        }
+        pending = [];
+        pendingScripts = 0;
+      };
       for (let h = cursor.height + 1; h <= last; h++) {
         const hash = await rpc.call<string>('getblockhash', [h]);
         const block = await readBlock(hash);
@@ -359,31 +392,48 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
         const txs = block.txs;
         const sightedHere: BlockSighting = { hash, height: h };
         for (const t of txs) sighted.set(t.txid, sightedHere);
-        const res = scanTransactions(txs, scripts, payerOf);
-        for (const m of res.matches) blockMatches.push({ ...m, block: sightedHere });
-        for (const [op, by] of res.spends) spends.set(op, by);
+        pending.push({ txs, sighting: sightedHere });
+        for (const t of txs) pendingScripts += t.outputs.length;
+        if (pendingScripts >= LOOKUP_BATCH) await flush();
         recent.push([h, hash]);
         if (recent.length > reorgDepth) recent.shift();
         cursor = { height: h, hash, recent };
         blocks++;
         blockTxs += txs.length;
       }
+      if (pending.length > 0) await flush();
       const caughtUp = cursor.height >= tip;
 
-      // Mempool: fetch what is new, forget what left, re-match everything (new invoices may watch
-      // scripts of transactions fetched earlier).
+      // Mempool: fetch what is new, forget what left. New transactions are looked up; earlier ones
+      // are matched again against the scripts issued since (new invoices may watch scripts of
+      // transactions fetched earlier). Whatever a look-up could not know yet is found in its block.
       for (const id of mempool.keys()) if (!inMempool.has(id)) mempool.delete(id);
       const fresh = await fetchMempoolTxs(mempoolIds.filter((id) => !mempool.has(id)));
       for (const [id, tx] of fresh) {
         mempool.set(id, {
           scripts: tx.outputs.map((o) => o.scriptHex),
           inputs: tx.inputs.filter((i) => i.prevTxid).map((i) => outpoint(i.prevTxid!, i.prevVout)),
+          hits: [],
         });
       }
+      const relook = [...mempool].filter(([id]) => !lookup || fresh.has(id));
+      const found = await watchedOf([...new Set(relook.flatMap(([, e]) => e.scripts))].filter((x) => x));
+      for (const [, e] of relook) e.hits = e.scripts.filter((x) => found.has(x));
+      if (lookup && scripts.size > 0) {
+        for (const [id, e] of mempool) {
+          if (fresh.has(id)) continue;
+          const extra = e.scripts.filter((x) => scripts.has(x) && !e.hits.includes(x));
+          if (extra.length) e.hits = [...e.hits, ...extra];
+        }
+      }
       const poolMatchIds: string[] = [];
+      const poolScripts = new Set<string>();
       for (const [id, entry] of mempool) {
         if (sighted.has(id)) continue;
-        if (entry.scripts.some((s) => scripts.has(s))) poolMatchIds.push(id);
+        if (entry.hits.length > 0) {
+          poolMatchIds.push(id);
+          for (const x of entry.hits) poolScripts.add(x);
+        }
         for (const op of entry.inputs) {
           const payer = payerOf.get(op);
           if (payer !== undefined && payer !== id) spends.set(op, id);
@@ -392,7 +442,7 @@ export function createBitcoindBackend(options: BitcoindBackendOptions): UtxoBack
       const poolTxs = [...poolMatchIds.filter((id) => fresh.has(id)).map((id) => fresh.get(id)!)];
       const refetch = poolMatchIds.filter((id) => !fresh.has(id));
       if (refetch.length) poolTxs.push(...(await fetchMempoolTxs(refetch)).values());
-      const poolMatches = scanTransactions(poolTxs, scripts).matches;
+      const poolMatches = scanTransactions(poolTxs, poolScripts).matches;
 
       // Inherited BIP125 signalling (an unconfirmed ancestor signals) only the node can tell.
       const replaceable = new Map<string, boolean>();

@@ -70,10 +70,18 @@ export type Verdict =
   | { readonly kind: 'unknown' };
 
 export interface WatchedScripts {
-  /** Scripts (lower-case hex) to match outputs against. */
+  /**
+   * Scripts (lower-case hex) to match outputs against. With `lookup`: only those issued since the
+   * previous observation (what an earlier look-up could not know).
+   */
   readonly scripts: ReadonlySet<string>;
-  /** The same as addresses, for backends that work by address. */
+  /** The addresses to ask about (address → script), for backends that work by address. */
   readonly addresses: ReadonlyMap<string, string>;
+  /**
+   * Block scanning over every address ever issued (millions, not held in memory): of these scripts,
+   * the watched ones; one indexed query per block or batch.
+   */
+  readonly lookup?: (scripts: readonly string[]) => Promise<ReadonlySet<string>>;
 }
 
 export interface ObserveInput {
