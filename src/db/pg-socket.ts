@@ -297,8 +297,11 @@ class Connection {
         }
         await this.db.runExclusive(() =>
           this.db.execProtocolRawStream(msg.bytes, {
+            // `data` is a view of PGlite's WASM memory, which its next chunk overwrites; a write the
+            // socket queues (a large result, a slow reader) would send those later bytes. Copy it.
             onRawData: (data) => {
-              if (data.length > 0 && !this.closed && this.socket.writable) this.socket.write(data);
+              if (data.length > 0 && !this.closed && this.socket.writable)
+                this.socket.write(Buffer.from(data));
             },
           }),
         );

@@ -231,6 +231,31 @@ describe('after authentication', () => {
     }
   });
 
+  it('a large result (20,000 rows, many chunks) arrives byte for byte, also to several clients at once', async () => {
+    // PGlite hands each chunk over as a view of its memory and reuses it for the next one; a chunk
+    // the socket had to queue was once sent with later bytes in it (rows garbled, JSON unparseable).
+    const clients = [1, 2, 3].map(() => postgres(url(server.password), { max: 1 }));
+    try {
+      const results = await Promise.all(
+        clients.map(
+          (sql) => sql<
+            { g: number; t: string; j: { a: number } }[]
+          >`select g, repeat('x', 200) || g::text as t,
+            jsonb_build_object('a', g, 'b', repeat('y', 50)) as j from generate_series(1, 20000) g`,
+        ),
+      );
+      for (const rows of results) {
+        expect(rows).toHaveLength(20000);
+        const wrong = rows.findIndex(
+          (r, i) => r.g !== i + 1 || r.t !== `${'x'.repeat(200)}${i + 1}` || r.j.a !== i + 1,
+        );
+        expect(wrong).toBe(-1);
+      }
+    } finally {
+      await Promise.all(clients.map((sql) => sql.end()));
+    }
+  });
+
   it('a client that goes silent inside a transaction does not stall the others; its work is undone', async () => {
     // Holds the session: a transaction open, then nothing (a CLI suspended with Ctrl-Z).
     const silent = await Raw.open();
