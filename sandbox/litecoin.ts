@@ -248,6 +248,8 @@ export async function fundWallet(
 // mining on a timer.
 
 export const SANDBOX_WALLET = 'sandbox';
+/** The Esplora facade's first sync starts this long after the node is ready. */
+const FACADE_WARMUP_DELAY_MS = 5_000;
 /** How to get litecoind where it is missing (Debian and Ubuntu package it). */
 export const LITECOIND_INSTALL_HINT = 'apt-get install litecoind';
 
@@ -316,8 +318,15 @@ async function prepareLitecoin(
   log(`litecoind: wallet "${SANDBOX_WALLET}" funded (height ${await rpc.call<number>('getblockcount')})`);
 
   const facade = createEsploraFacade({ rpc, network: 'litecoin-regtest' });
-  // Not awaited: it reads every block (seconds on a fresh chain), and each request syncs first anyway.
-  facade.sync().catch((err) => log(`esplora facade: first sync failed: ${(err as Error).message}`));
+  // Each request syncs first anyway; this first sync (every block: seconds on a fresh chain) only
+  // warms it up, so it waits until the start that launched it is over instead of slowing it down.
+  let stopped = false;
+  const warmUp = setTimeout(() => {
+    facade.sync().catch((err) => {
+      if (!stopped) log(`esplora facade: first sync failed: ${(err as Error).message}`);
+    });
+  }, FACADE_WARMUP_DELAY_MS);
+  warmUp.unref();
   const esploraPort = options.esploraPort ?? (await freePort());
   const server = serve({ fetch: facade.app.fetch, port: esploraPort, hostname: '127.0.0.1' });
   const esploraUrl = `http://127.0.0.1:${esploraPort}`;
@@ -354,6 +363,8 @@ async function prepareLitecoin(
     wallet,
     mine: mineNow,
     async stop() {
+      stopped = true;
+      clearTimeout(warmUp);
       if (timer) clearInterval(timer);
       await mining;
       await new Promise<void>((r) => server.close(() => r()));

@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { servePglite } from './pg-socket';
 import { initFromTemplate } from './pglite-template';
 
@@ -84,6 +85,12 @@ export async function startEmbeddedDatabase(options: {
   dataDir: string;
   maxConnections: number;
 }): Promise<EmbeddedDatabase> {
+  // PGlite is a 9 MB WebAssembly module. V8 first compiles it with its baseline compiler, then
+  // recompiles every function that gets warm with its optimizing one: at start that recompilation
+  // is seconds of CPU (opening the database and migrating took about twice the CPU with it), and
+  // the optimized code only gains ~15% per query afterwards. The embedded database is for
+  // development and tests, where start time matters more; it stays on the baseline compiler.
+  setFlagsFromString('--liftoff-only');
   const { PGlite } = await import('@electric-sql/pglite');
   const memory = options.dataDir.startsWith('memory://');
   const dir = memory ? options.dataDir : resolve(options.dataDir, 'pg');
