@@ -45,6 +45,12 @@ const progress = (step: string, what: string) =>
   process.stdout.write(`  ${step.padEnd(10)} ${what} (${(performance.now() / 1000).toFixed(1)} s)\n`);
 
 async function main() {
+  // Until the graceful shutdown below is in place, Ctrl-C or a SIGTERM mid-start exits at once: the
+  // 'exit' handlers of the chain launchers and the database then stop what was started so far, where
+  // a signal's default action would leave anvil and litecoind running.
+  const exitNow = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
+  process.once('SIGINT', exitNow);
+  process.once('SIGTERM', exitNow);
   const modules = loadServerModules();
   // Awaited below; until then a failure to load must not count as unhandled.
   modules.catch(() => {});
@@ -187,6 +193,8 @@ async function main() {
     await Promise.allSettled([derivation.close(), db.close(), ownChains?.stop()]);
     process.exit(0);
   };
+  process.removeListener('SIGINT', exitNow);
+  process.removeListener('SIGTERM', exitNow);
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
