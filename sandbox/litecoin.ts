@@ -385,16 +385,21 @@ function setupFinished(dataDir: string): boolean {
   );
 }
 
+const cmdlineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+
 /**
- * Stops a litecoind that runs on `dir` (its pid file names a live litecoind whose command line has
- * this very data directory); true if there was one. Only called where no live sandbox owns `dir`.
+ * Stops an orphaned litecoind on `dir`: its pid file names a live litecoind whose command line has
+ * this very data directory, and whose parent is gone (it was handed to init: its starter was killed).
+ * One a live Node process started (a sandbox still starting, a test) is left alone. True if stopped.
  */
 async function stopOrphanedNode(dir: string): Promise<boolean> {
   let pid: number;
   try {
     pid = Number(readFileSync(join(dir, 'regtest', 'bitcoind.pid'), 'utf8').trim());
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const cmdline = cmdlineOf(pid);
     if (!cmdline.some((a) => /litecoind$/.test(a)) || !cmdline.includes(`-datadir=${dir}`)) return false;
+    const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    if (ppid !== 1 && cmdlineOf(ppid).some((a) => /(^|\/)node$/.test(a))) return false;
   } catch {
     return false;
   }

@@ -1,11 +1,22 @@
 // The sandbox's Litecoin node (sandbox/litecoin.ts) starts from whatever an earlier start left behind:
 // a chain stopped one block below MWEB activation, a wallet that cannot be opened, a node still running.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ensureWallet,
+  findLitecoind,
+  freePort,
   MWEB_ACTIVATION_HEIGHT,
   type SandboxLitecoin,
   startLitecoind,
@@ -102,11 +113,24 @@ describe.skipIf(!withLitecoind)('sandbox Litecoin node: starts from what an earl
 
   it('a node a killed start left running on the data directory is stopped, not a dead end', async () => {
     const dir = dataDir();
-    const orphan = await startLitecoind({ dataDir: join(dir, 'litecoind') });
+    const ltcDir = join(dir, 'litecoind');
+    mkdirSync(ltcDir);
+    // Orphaned as a killed start leaves it: its parent gone (-daemon forks and the parent exits).
+    execFileSync(findLitecoind()!, [
+      '-regtest',
+      `-datadir=${ltcDir}`,
+      '-daemon=1',
+      '-listen=0',
+      `-rpcport=${await freePort()}`,
+      `-port=${await freePort()}`,
+    ]);
+    const pidFile = join(ltcDir, 'regtest', 'bitcoind.pid');
+    await expect.poll(() => existsSync(pidFile), { timeout: 30_000 }).toBe(true);
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
     const lines: string[] = [];
     const s = await startSandbox(dir, lines);
     expect(lines.join('\n')).toMatch(/stopped a node left running/);
-    expect(orphan.process.exitCode !== null || orphan.process.signalCode !== null).toBe(true);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(await spendable(s)).toBeGreaterThanOrEqual(500);
   });
 
