@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { HDKey } from '@scure/bip32';
 import postgres from 'postgres';
 import { verifyAuditChain } from '../src/audit/log';
+import { writeSandboxOwner } from '../src/chains/sandbox-owner';
 import { writeSandboxUtxo } from '../src/chains/utxo/backends/sandbox-file';
 import { paymentTiyn } from '../src/chains/utxo/scan';
 import { createSql, type Sql } from '../src/db/client';
@@ -346,7 +347,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    // --- chains
+    // --- chains, owned by this run (sandbox.json says so: whatever reads it uses these)
+    writeSandboxOwner(dir, { pid: process.pid, by: 'npm run chaos', startedAt: new Date().toISOString() });
     const anvilPort = await freePort();
     const evm = await startSandboxEvm({ dataDir: dir, port: anvilPort, blockTime: 1 });
     cleanups.push(() => evm.stop());
@@ -404,6 +406,9 @@ async function main(argv: readonly string[]): Promise<number> {
       DATA_DIR: dir,
       LOG_LEVEL: 'warn',
       SEED_DEMO: 'false',
+      // The run's own chains (recorded in DATA_DIR/sandbox.json above): a gateway that started its
+      // own anvil on every restart would watch a chain no payment of this run is made on.
+      SANDBOX_CHAINS: 'false',
       JOBS: 'true',
       TICK_INTERVAL_MS: '500',
       WEBHOOK_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
