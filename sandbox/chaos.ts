@@ -166,12 +166,16 @@ class Gateway {
     clearTimeout(timer);
   }
 
-  tail(lines = 15): string {
+  log(): string {
     try {
-      return readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      return readFileSync(this.logPath, 'utf8');
     } catch {
       return '';
     }
+  }
+
+  tail(lines = 15): string {
+    return this.log().trimEnd().split('\n').slice(-lines).join('\n');
   }
 }
 
@@ -840,6 +844,12 @@ async function main(argv: readonly string[]): Promise<number> {
     log('db storm: terminating backends under 10 parallel keyed creations');
     const storm = await runDbStorm({ adminUrl, requests: args.short ? 20 : 100, parallel: 10, log });
     breaches.push(...storm.breaches.map((b) => `db storm: ${b}`));
+
+    // Every gateway start used the run's chains: none started a chain of its own.
+    for (const g of gateways) {
+      const own = g.log().match(/chains +(anvil|litecoind): started[^\n]*/g) ?? [];
+      if (own.length > 0) breaches.push(`gateway ${g.slot} started its own chains: ${own.join('; ')}`);
+    }
 
     // --- the report
     const byKind = (k: Kind) => invoices.filter((i) => i.kind === k).length;
