@@ -51,7 +51,12 @@ async function main() {
   const exitNow = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
   process.once('SIGINT', exitNow);
   process.once('SIGTERM', exitNow);
-  const modules = loadServerModules();
+  // Loaded once the chains and the database have begun (below): their launchers load first, so
+  // anvil and litecoind boot in their own processes while these load here.
+  let loadModules!: () => void;
+  const modules = new Promise<Awaited<ReturnType<typeof loadServerModules>>>((resolve, reject) => {
+    loadModules = () => loadServerModules().then(resolve, reject);
+  });
   // Awaited below; until then a failure to load must not count as unhandled.
   modules.catch(() => {});
   let config: ReturnType<typeof loadConfig>;
@@ -83,34 +88,34 @@ async function main() {
   // The database (and the sandbox demo, which needs only the database) and the sandbox chains start
   // side by side: neither needs the other.
   let banner = '';
-  const [opened, chainsStarted] = await Promise.allSettled([
-    (async () => {
-      const db = await openDatabase(base, { migrate: false });
-      progress(
-        'database',
-        db.embedded ? `embedded PostgreSQL in ${base.DATA_DIR}` : 'PostgreSQL from DATABASE_URL',
-      );
-      try {
-        const applied = await migrate(db.sql);
-        progress('migrations', applied.length ? `${applied.length} applied` : 'up to date');
-        if (base.NETWORK_MODE === 'sandbox' && base.SEED_DEMO) {
-          const m = await modules;
-          const demo = await m.seedDemo(db.sql, m.keyModeFor(base), {
-            scryptLogN: base.DASHBOARD_SCRYPT_LOG_N,
-            regulatorScryptLogN: base.REGULATOR_SCRYPT_LOG_N,
-            webhook: { url: `${base.PUBLIC_URL}/sandbox/webhooks`, secretBox: m.secretBoxFromConfig(base) },
-          });
-          // Printed once, on first start, for the person at the terminal: not a log line.
-          banner = m.formatDemoSeed(demo, base.PUBLIC_URL);
-        }
-      } catch (err) {
-        await db.close();
-        throw err;
+  const chainsStarting = startChainsForGateway(base, (line) => progress('chains', line));
+  const databaseOpening = (async () => {
+    const db = await openDatabase(base, { migrate: false });
+    progress(
+      'database',
+      db.embedded ? `embedded PostgreSQL in ${base.DATA_DIR}` : 'PostgreSQL from DATABASE_URL',
+    );
+    try {
+      const applied = await migrate(db.sql);
+      progress('migrations', applied.length ? `${applied.length} applied` : 'up to date');
+      if (base.NETWORK_MODE === 'sandbox' && base.SEED_DEMO) {
+        const m = await modules;
+        const demo = await m.seedDemo(db.sql, m.keyModeFor(base), {
+          scryptLogN: base.DASHBOARD_SCRYPT_LOG_N,
+          regulatorScryptLogN: base.REGULATOR_SCRYPT_LOG_N,
+          webhook: { url: `${base.PUBLIC_URL}/sandbox/webhooks`, secretBox: m.secretBoxFromConfig(base) },
+        });
+        // Printed once, on first start, for the person at the terminal: not a log line.
+        banner = m.formatDemoSeed(demo, base.PUBLIC_URL);
       }
-      return db;
-    })(),
-    startChainsForGateway(base, (line) => progress('chains', line)),
-  ]);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return db;
+  })();
+  loadModules();
+  const [opened, chainsStarted] = await Promise.allSettled([databaseOpening, chainsStarting]);
   if (opened.status === 'rejected' || chainsStarted.status === 'rejected') {
     if (opened.status === 'fulfilled') await opened.value.close();
     if (chainsStarted.status === 'fulfilled') await chainsStarted.value?.stop();
