@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 
 /** Bumped when what the template holds changes (it is an empty, freshly initialised cluster). */
 const FORMAT = 1;
@@ -36,6 +36,32 @@ export function templatePath(): string | undefined {
 const complete = (dir: string) => existsSync(join(dir, 'PG_VERSION'));
 const tmpName = (path: string) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes what a killed build or copy left beside `path` (`<name>.tmp-<pid>-…` of a dead pid). */
+function removeStale(path: string): void {
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isSafeInteger(pid) && pid > 0 && !alive(pid))
+      rmSync(join(dirname(path), name), { recursive: true, force: true });
+  }
+}
+
 /**
  * The template's path, building it first if it is missing (PGlite's initdb into a temporary
  * directory, closed cleanly, then renamed into place, so no reader ever sees half of one).
@@ -47,6 +73,7 @@ export async function ensurePgliteTemplate(path = templatePath()): Promise<strin
   const tmp = tmpName(path);
   try {
     mkdirSync(dirname(path), { recursive: true });
+    removeStale(path);
     const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create(tmp);
     await db.close();
@@ -73,6 +100,7 @@ export async function initFromTemplate(pgDir: string, path?: string): Promise<bo
   if (existsSync(pgDir) && readdirSync(pgDir).length > 0) return false;
   const template = await ensurePgliteTemplate(path);
   if (!template) return false;
+  removeStale(pgDir);
   const tmp = tmpName(pgDir);
   try {
     // Asynchronous: the sandbox chains starting beside it keep being served meanwhile.

@@ -28,6 +28,13 @@ describe('PGlite template', () => {
     expect(await initFromTemplate(pg, tpl)).toBe(true);
     expect(existsSync(join(pg, 'PG_VERSION'))).toBe(true);
     expect(readdirSync(join(root, 'data'))).toEqual(['pg']);
+    // What a killed copy left beside a data directory is cleared by the next one (a live pid's is not).
+    const stale = join(root, 'fresh', 'pg.tmp-999999999-x');
+    const live = join(root, 'fresh', `pg.tmp-${process.pid}-y`);
+    mkdirSync(stale, { recursive: true });
+    mkdirSync(live, { recursive: true });
+    expect(await initFromTemplate(join(root, 'fresh', 'pg'), tpl)).toBe(true);
+    expect(readdirSync(join(root, 'fresh')).sort()).toEqual(['pg', `pg.tmp-${process.pid}-y`]);
     // A directory that already holds something is never overwritten.
     expect(await initFromTemplate(pg, tpl)).toBe(false);
     const other = join(root, 'other');
