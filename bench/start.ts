@@ -4,7 +4,7 @@
 // same run (what any Node process costs on this machine). `npx tsx bench/start.ts` runs it alone.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,24 @@ export const FRESH_GOAL_S = 8;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * CPU seconds (user + system, all threads) a process has used, from /proc: less moved by other work
+ * on the machine than wall time is. Undefined where there is no /proc.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; 100 per second on Linux
+  } catch {
+    return undefined;
+  }
+}
+
 async function timeToReady(
   args: string[],
   env: NodeJS.ProcessEnv,
   url: string,
-): Promise<{ s: number; child: ChildProcess; out: string }> {
+): Promise<{ s: number; cpu: number | undefined; child: ChildProcess; out: string }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -34,7 +47,7 @@ async function timeToReady(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return { s: (performance.now() - t0) / 1000, child, out };
+    if (ok) return { s: (performance.now() - t0) / 1000, cpu: cpuSeconds(child.pid), child, out };
     if (performance.now() - t0 > 600_000) throw new Error(`not ready after 600 s: ${out.slice(-2000)}`);
     await sleep(20);
   }
@@ -51,6 +64,9 @@ export interface StartBenchResult {
   readonly freshSeconds: number;
   readonly warmSeconds: number;
   readonly bareNodeSeconds: number;
+  /** CPU seconds the gateway process used until ready (its children, anvil and litecoind, not counted). */
+  readonly freshCpuSeconds?: number;
+  readonly warmCpuSeconds?: number;
   /** Progress lines of each start, with their times (where the seconds went). */
   readonly freshProgress: string[];
   readonly warmProgress: string[];
@@ -88,6 +104,8 @@ export async function benchStart(): Promise<StartBenchResult> {
       freshSeconds: round(fresh.s, 2),
       warmSeconds: round(warm.s, 2),
       bareNodeSeconds: round(bare.s, 3),
+      ...(fresh.cpu === undefined ? {} : { freshCpuSeconds: round(fresh.cpu, 2) }),
+      ...(warm.cpu === undefined ? {} : { warmCpuSeconds: round(warm.cpu, 2) }),
       freshProgress: progress(fresh.out),
       warmProgress: progress(warm.out),
     };
@@ -123,7 +141,14 @@ export const startBench: Bench = {
         },
       ],
       details: r,
-      notes: [`start progress (fresh): ${r.freshProgress.map((l) => l.trim()).join(' | ')}`],
+      notes: [
+        `start progress (fresh): ${r.freshProgress.map((l) => l.trim()).join(' | ')}`,
+        ...(r.freshCpuSeconds === undefined
+          ? []
+          : [
+              `CPU until ready (the gateway process): fresh ${r.freshCpuSeconds} s, warm ${r.warmCpuSeconds} s`,
+            ]),
+      ],
     };
   },
 };

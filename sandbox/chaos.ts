@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { HDKey } from '@scure/bip32';
 import postgres from 'postgres';
 import { verifyAuditChain } from '../src/audit/log';
+import { writeSandboxOwner } from '../src/chains/sandbox-owner';
 import { writeSandboxUtxo } from '../src/chains/utxo/backends/sandbox-file';
 import { paymentTiyn } from '../src/chains/utxo/scan';
 import { createSql, type Sql } from '../src/db/client';
@@ -165,12 +166,16 @@ class Gateway {
     clearTimeout(timer);
   }
 
-  tail(lines = 15): string {
+  log(): string {
     try {
-      return readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      return readFileSync(this.logPath, 'utf8');
     } catch {
       return '';
     }
+  }
+
+  tail(lines = 15): string {
+    return this.log().trimEnd().split('\n').slice(-lines).join('\n');
   }
 }
 
@@ -346,7 +351,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    // --- chains
+    // --- chains, owned by this run (sandbox.json says so: whatever reads it uses these)
+    writeSandboxOwner(dir, { pid: process.pid, by: 'npm run chaos', startedAt: new Date().toISOString() });
     const anvilPort = await freePort();
     const evm = await startSandboxEvm({ dataDir: dir, port: anvilPort, blockTime: 1 });
     cleanups.push(() => evm.stop());
@@ -404,6 +410,9 @@ async function main(argv: readonly string[]): Promise<number> {
       DATA_DIR: dir,
       LOG_LEVEL: 'warn',
       SEED_DEMO: 'false',
+      // The run's own chains (recorded in DATA_DIR/sandbox.json above): a gateway that started its
+      // own anvil on every restart would watch a chain no payment of this run is made on.
+      SANDBOX_CHAINS: 'false',
       JOBS: 'true',
       TICK_INTERVAL_MS: '500',
       WEBHOOK_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -835,6 +844,12 @@ async function main(argv: readonly string[]): Promise<number> {
     log('db storm: terminating backends under 10 parallel keyed creations');
     const storm = await runDbStorm({ adminUrl, requests: args.short ? 20 : 100, parallel: 10, log });
     breaches.push(...storm.breaches.map((b) => `db storm: ${b}`));
+
+    // Every gateway start used the run's chains: none started a chain of its own.
+    for (const g of gateways) {
+      const own = g.log().match(/chains +(anvil|litecoind): started[^\n]*/g) ?? [];
+      if (own.length > 0) breaches.push(`gateway ${g.slot} started its own chains: ${own.join('; ')}`);
+    }
 
     // --- the report
     const byKind = (k: Kind) => invoices.filter((i) => i.kind === k).length;

@@ -57,15 +57,17 @@ export async function startSandboxEvm(options: SandboxEvmOptions): Promise<Sandb
   const envPort = process.env['ANVIL_PORT'] ? Number(process.env['ANVIL_PORT']) : undefined;
   const port = options.port ?? envPort;
   const blockTime = options.blockTime === undefined ? 1 : options.blockTime;
+  // Started mining a block per transaction: the deployments and mints below are mined as soon as
+  // they are sent instead of each waiting for the next interval block; interval mining starts after.
   const anvil = await startAnvil({
     ...(port === undefined ? {} : { port }),
-    ...(blockTime === null ? {} : { blockTime }),
     statePath: join(options.dataDir, 'anvil-state.json'),
   });
   const mining = blockTime === null ? 'a block per transaction' : `${blockTime} s blocks`;
   log(`anvil: started at ${anvil.rpcUrl} (chain id ${anvil.chainId}, ${mining})`);
   try {
     const record = await prepareChain(anvil.provider, anvil.rpcUrl, options.dataDir, log);
+    if (blockTime !== null) await anvil.provider.send('evm_setIntervalMining', [blockTime]);
     return { anvil, record, stop: () => anvil.stop() };
   } catch (err) {
     await anvil.stop();

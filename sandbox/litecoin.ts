@@ -4,7 +4,7 @@
 // watcher can name the senders of transactions it first sees in a block.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
@@ -182,46 +182,101 @@ export async function ensureWallet(rpc: RpcClient, name: string): Promise<RpcCli
 /** Litecoin regtest activates MWEB at this height (whatever -vbparams says). */
 export const MWEB_ACTIVATION_HEIGHT = 432;
 
+/** Blocks per generatetoaddress call: each call stays short even on a loaded machine. */
+const MINE_CHUNK = 100;
+/** A generatetoaddress call on a loaded machine can take long; it is never sent twice blindly. */
+const MINE_TIMEOUT_MS = 120_000;
+
+/** A timeout or a dropped connection: the node may have done it anyway (an RpcError is a refusal). */
+const outcomeUnknown = (err: unknown) => !(err instanceof RpcError);
+
+/** Waits until the height stops moving (a timed-out generatetoaddress the node is still working on). */
+async function settledHeight(rpc: RpcClient): Promise<number> {
+  let height = await rpc.call<number>('getblockcount');
+  for (;;) {
+    await sleep(1_000);
+    const now = await rpc.call<number>('getblockcount');
+    if (now === height) return now;
+    height = now;
+  }
+}
+
+/**
+ * Mines to `address` until the chain is `target` blocks high; returns the new blocks' hashes. Never
+ * repeats a generatetoaddress blindly: a call that times out may still be mining, and a repeat would
+ * overshoot (past MWEB activation without a peg-in, the node then refuses the block). The height is
+ * read again instead.
+ */
+async function mineTo(rpc: RpcClient, address: string, target: number): Promise<string[]> {
+  const hashes: string[] = [];
+  for (;;) {
+    const height = await rpc.call<number>('getblockcount');
+    if (height >= target) return hashes;
+    const n = Math.min(MINE_CHUNK, target - height);
+    try {
+      hashes.push(
+        ...(await rpc.call<string[]>('generatetoaddress', [n, address], {
+          retry: false,
+          timeoutMs: MINE_TIMEOUT_MS,
+        })),
+      );
+    } catch (err) {
+      if (!outcomeUnknown(err)) throw err;
+      const reached = await settledHeight(rpc);
+      // The blocks the timed-out call mined after all.
+      for (let h = height + 1; h <= Math.min(reached, target); h++)
+        hashes.push(await rpc.call<string>('getblockhash', [h]));
+    }
+  }
+}
+
 /**
  * Mines `blocks` blocks to a fresh address of `wallet`; returns their hashes. Litecoin's first MWEB
  * block needs a peg-in in the mempool (its HogEx transaction has nothing to spend otherwise, and
- * mining fails with bad-txns-vin-empty), so crossing that height goes through pegIn.
+ * mining fails with bad-txns-vin-empty), so crossing that height goes through crossMweb.
  */
 export async function mine(rpc: RpcClient, wallet: RpcClient, blocks: number): Promise<string[]> {
   const address = await wallet.call<string>('getnewaddress');
   const height = await rpc.call<number>('getblockcount');
+  const target = height + blocks;
   const hashes: string[] = [];
-  let left = blocks;
-  if (height < MWEB_ACTIVATION_HEIGHT && height + blocks >= MWEB_ACTIVATION_HEIGHT) {
-    // Up to two blocks below activation, then the peg-in (which mines its funding block), then on.
-    const before = Math.max(0, MWEB_ACTIVATION_HEIGHT - 2 - height);
-    if (before > 0) hashes.push(...(await rpc.call<string[]>('generatetoaddress', [before, address])));
-    const funded = await pegIn(rpc, wallet, address);
-    hashes.push(...funded);
-    left -= before + funded.length;
+  if (height < MWEB_ACTIVATION_HEIGHT && target >= MWEB_ACTIVATION_HEIGHT) {
+    hashes.push(...(await mineTo(rpc, address, MWEB_ACTIVATION_HEIGHT - 2)));
+    hashes.push(...(await crossMweb(rpc, wallet, address)));
   }
-  if (left > 0) hashes.push(...(await rpc.call<string[]>('generatetoaddress', [left, address])));
+  hashes.push(...(await mineTo(rpc, address, target)));
   return hashes;
 }
 
 /**
- * A peg-in from a separate wallet (`mweb`) to its own MWEB address: the main wallet never holds MWEB
- * coins, so its payments stay ordinary transactions (an MWEB-funded send would become a peg-out
- * paid only later, by a block's HogEx transaction).
+ * From two blocks (or one) below MWEB activation to the activation block: a peg-in from a separate
+ * wallet (`mweb`) to its own MWEB address, funded by the main wallet one block before. The main
+ * wallet never holds MWEB coins, so its payments stay ordinary transactions (an MWEB-funded send
+ * would become a peg-out paid only later, by a block's HogEx transaction). A chain left one block
+ * below activation without a funded `mweb` wallet (a start cut short) steps back a block first:
+ * from there the peg-in's funding could not confirm in time.
  */
-async function pegIn(rpc: RpcClient, wallet: RpcClient, minerAddress: string): Promise<string[]> {
+async function crossMweb(rpc: RpcClient, wallet: RpcClient, minerAddress: string): Promise<string[]> {
   const sink = await ensureWallet(rpc, 'mweb');
-  const plain = await sink.call<string>('getnewaddress');
-  await wallet.call('sendtoaddress', { address: plain, amount: '1' });
-  // The funding must confirm below the activation height; at 431 we can only try unconfirmed.
-  const height = await rpc.call<number>('getblockcount');
-  const mined =
-    height < MWEB_ACTIVATION_HEIGHT - 1
-      ? await rpc.call<string[]>('generatetoaddress', [1, minerAddress])
-      : [];
+  let height = await rpc.call<number>('getblockcount');
+  const confirmed = async () => Number(await sink.call<unknown>('getbalance', ['*', 1])) >= 0.5;
+  if (height === MWEB_ACTIVATION_HEIGHT - 1 && !(await confirmed())) {
+    await rpc.call('invalidateblock', [await rpc.call<string>('getbestblockhash')]);
+    height = await rpc.call<number>('getblockcount');
+  }
+  if (height === MWEB_ACTIVATION_HEIGHT - 2) {
+    const plain = await sink.call<string>('getnewaddress');
+    await wallet.call('sendtoaddress', { address: plain, amount: '1' }, { retry: false });
+    await mineTo(rpc, minerAddress, MWEB_ACTIVATION_HEIGHT - 1);
+  }
   const mweb = await sink.call<string>('getnewaddress', ['', 'mweb']);
-  await sink.call('sendtoaddress', { address: mweb, amount: '0.5' });
-  return mined;
+  await sink.call('sendtoaddress', { address: mweb, amount: '0.5' }, { retry: false });
+  return [
+    ...(await rpc.call<string[]>('generatetoaddress', [1, minerAddress], {
+      retry: false,
+      timeoutMs: MINE_TIMEOUT_MS,
+    })),
+  ];
 }
 
 /**
@@ -248,6 +303,8 @@ export async function fundWallet(
 // mining on a timer.
 
 export const SANDBOX_WALLET = 'sandbox';
+/** The Esplora facade's first sync starts this long after the node is ready. */
+const FACADE_WARMUP_DELAY_MS = 5_000;
 /** How to get litecoind where it is missing (Debian and Ubuntu package it). */
 export const LITECOIND_INSTALL_HINT = 'apt-get install litecoind';
 
@@ -283,25 +340,75 @@ export async function startSandboxLitecoin(
     log(`litecoind: not installed, so no Litecoin sandbox (install it: ${LITECOIND_INSTALL_HINT})`);
     return undefined;
   }
-  const known = readSandboxUtxo(options.dataDir)['litecoin-regtest'];
-  const password = known ? new URL(known.rpcUrl).password : randomHex(16);
-  const node = await startLitecoind({
-    dataDir: join(options.dataDir, 'litecoind'),
-    ...(options.rpcPort === undefined ? {} : { rpcPort: options.rpcPort }),
-    rpcPassword: password,
-    // A busy machine can take far longer than the default to bring a node up.
-    readyTimeoutMs: 120_000,
-  });
-  const rpcUrl = node.rpcUrl;
-  log(
-    `litecoind: started regtest at 127.0.0.1:${node.rpcPort} (data in ${join(options.dataDir, 'litecoind')})`,
-  );
-  try {
-    return await prepareLitecoin(node, rpcUrl, options, log);
-  } catch (err) {
-    await node.stop();
-    throw err;
+  const dir = join(options.dataDir, 'litecoind');
+  for (let attempt = 1; ; attempt++) {
+    const known = readSandboxUtxo(options.dataDir)['litecoin-regtest'];
+    const password = known ? new URL(known.rpcUrl).password : randomHex(16);
+    // A node left running on this data directory by a start that was killed (its owner is gone,
+    // or sandbox/chains.ts would have used it) holds the directory's lock: stop it first.
+    if (await stopOrphanedNode(dir)) log(`litecoind: stopped a node left running on ${dir}`);
+    let node: LitecoindNode | undefined;
+    try {
+      node = await startLitecoind({
+        dataDir: dir,
+        ...(options.rpcPort === undefined ? {} : { rpcPort: options.rpcPort }),
+        rpcPassword: password,
+        // A busy machine can take far longer than the default to bring a node up.
+        readyTimeoutMs: 120_000,
+      });
+      log(`litecoind: started regtest at 127.0.0.1:${node.rpcPort} (data in ${dir})`);
+      const ready = await prepareLitecoin(node, node.rpcUrl, options, log);
+      writeFileSync(join(dir, SETUP_DONE_FILE), `${new Date().toISOString()}\n`);
+      return ready;
+    } catch (err) {
+      await node?.stop();
+      // A chain whose first setup never finished (a start killed or failed half way: a wallet
+      // half created, mining stopped below MWEB activation) holds nothing anyone paid into yet:
+      // it is rebuilt from scratch, once. One that finished is never thrown away.
+      if (attempt > 1 || setupFinished(options.dataDir)) throw err;
+      log(
+        `litecoind: the regtest chain in ${dir} never finished its first setup (${(err as Error).message}); building it again`,
+      );
+      rmSync(join(dir, 'regtest'), { recursive: true, force: true });
+    }
   }
+}
+
+/** Written into DATA_DIR/litecoind once the chain is mined and the wallet funded. */
+const SETUP_DONE_FILE = 'sandbox-setup-done';
+
+/** The chain finished its first setup: marked so, or recorded in sandbox.json (older sandboxes). */
+function setupFinished(dataDir: string): boolean {
+  return (
+    existsSync(join(dataDir, 'litecoind', SETUP_DONE_FILE)) ||
+    readSandboxUtxo(dataDir)['litecoin-regtest'] !== undefined
+  );
+}
+
+const cmdlineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+
+/**
+ * Stops an orphaned litecoind on `dir`: its pid file names a live litecoind whose command line has
+ * this very data directory, and whose parent is gone (it was handed to init: its starter was killed).
+ * One a live Node process started (a sandbox still starting, a test) is left alone. True if stopped.
+ */
+async function stopOrphanedNode(dir: string): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'regtest', 'bitcoind.pid'), 'utf8').trim());
+    const cmdline = cmdlineOf(pid);
+    if (!cmdline.some((a) => /litecoind$/.test(a)) || !cmdline.includes(`-datadir=${dir}`)) return false;
+    const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    if (ppid !== 1 && cmdlineOf(ppid).some((a) => /(^|\/)node$/.test(a))) return false;
+  } catch {
+    return false;
+  }
+  const gone = () => !existsSync(`/proc/${pid}`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 150 && !gone(); i++) await sleep(100);
+  if (!gone()) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && !gone(); i++) await sleep(100);
+  return true;
 }
 
 async function prepareLitecoin(
@@ -316,8 +423,15 @@ async function prepareLitecoin(
   log(`litecoind: wallet "${SANDBOX_WALLET}" funded (height ${await rpc.call<number>('getblockcount')})`);
 
   const facade = createEsploraFacade({ rpc, network: 'litecoin-regtest' });
-  // Not awaited: it reads every block (seconds on a fresh chain), and each request syncs first anyway.
-  facade.sync().catch((err) => log(`esplora facade: first sync failed: ${(err as Error).message}`));
+  // Each request syncs first anyway; this first sync (every block: seconds on a fresh chain) only
+  // warms it up, so it waits until the start that launched it is over instead of slowing it down.
+  let stopped = false;
+  const warmUp = setTimeout(() => {
+    facade.sync().catch((err) => {
+      if (!stopped) log(`esplora facade: first sync failed: ${(err as Error).message}`);
+    });
+  }, FACADE_WARMUP_DELAY_MS);
+  warmUp.unref();
   const esploraPort = options.esploraPort ?? (await freePort());
   const server = serve({ fetch: facade.app.fetch, port: esploraPort, hostname: '127.0.0.1' });
   const esploraUrl = `http://127.0.0.1:${esploraPort}`;
@@ -354,6 +468,8 @@ async function prepareLitecoin(
     wallet,
     mine: mineNow,
     async stop() {
+      stopped = true;
+      clearTimeout(warmUp);
       if (timer) clearInterval(timer);
       await mining;
       await new Promise<void>((r) => server.close(() => r()));

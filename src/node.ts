@@ -1,29 +1,64 @@
 // Node entry: HTTP and the background ticks in one process. Several processes may share one
 // PostgreSQL: the ticks lock rows, never assume they are alone.
-import { serve } from '@hono/node-server';
-import { createApp } from './app';
+// Only what decides where and how to start is imported up front; the server's own modules (routes,
+// services, jobs: most of the start's module loading) load while the database and the chains start.
 import { resolveAuditSecret } from './audit/keyfile';
 import { openDatabase } from './boot';
 import { withSandboxChains } from './chains/sandbox-owner';
-import { startDerivationThreads } from './chains/utxo/derive-pool';
 import { ConfigError, loadConfig } from './config';
 import { migrate } from './db/migrate';
 import { createLogger } from './lib/log';
 import { startChainsForGateway, watchSandboxFile } from './sandbox-chains';
-import { formatDemoSeed, seedDemo } from './seed';
-import { createServices, type Services } from './services';
-import { startTickLoop } from './watch/tick';
-import { startDeliveryLoop } from './webhooks/dispatch';
+import type { Services } from './services';
 import { resolveWebhookKey } from './webhooks/keyfile';
 
-const startedAt = performance.now();
-/** Start-up progress for the person at the terminal (not log lines): what is done, and when. */
+const loadServerModules = async () => {
+  const [nodeServer, app, derivePool, seed, services, tick, dispatch, webhookKeys] = await Promise.all([
+    import('@hono/node-server'),
+    import('./app'),
+    import('./chains/utxo/derive-pool'),
+    import('./seed'),
+    import('./services'),
+    import('./watch/tick'),
+    import('./webhooks/dispatch'),
+    import('./webhooks/keys'),
+  ]);
+  return {
+    serve: nodeServer.serve,
+    createApp: app.createApp,
+    startDerivationThreads: derivePool.startDerivationThreads,
+    seedDemo: seed.seedDemo,
+    formatDemoSeed: seed.formatDemoSeed,
+    createServices: services.createServices,
+    keyModeFor: services.keyModeFor,
+    startTickLoop: tick.startTickLoop,
+    startDeliveryLoop: dispatch.startDeliveryLoop,
+    secretBoxFromConfig: webhookKeys.secretBoxFromConfig,
+  };
+};
+
+/**
+ * Start-up progress for the person at the terminal (not log lines): what is done, and when, counted
+ * from the moment this process started (performance.now()), module loading included.
+ */
 const progress = (step: string, what: string) =>
-  process.stdout.write(
-    `  ${step.padEnd(10)} ${what} (${((performance.now() - startedAt) / 1000).toFixed(1)} s)\n`,
-  );
+  process.stdout.write(`  ${step.padEnd(10)} ${what} (${(performance.now() / 1000).toFixed(1)} s)\n`);
 
 async function main() {
+  // Until the graceful shutdown below is in place, Ctrl-C or a SIGTERM mid-start exits at once: the
+  // 'exit' handlers of the chain launchers and the database then stop what was started so far, where
+  // a signal's default action would leave anvil and litecoind running.
+  const exitNow = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
+  process.once('SIGINT', exitNow);
+  process.once('SIGTERM', exitNow);
+  // Loaded once the chains and the database have begun (below): their launchers load first, so
+  // anvil and litecoind boot in their own processes while these load here.
+  let loadModules!: () => void;
+  const modules = new Promise<Awaited<ReturnType<typeof loadServerModules>>>((resolve, reject) => {
+    loadModules = () => loadServerModules().then(resolve, reject);
+  });
+  // Awaited below; until then a failure to load must not count as unhandled.
+  modules.catch(() => {});
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
@@ -50,25 +85,37 @@ async function main() {
   // awaited (a dropped database connection under a fire-and-forget write) is logged, and the
   // process keeps serving the requests that do not need it.
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
-  // The database and the sandbox chains start side by side: neither needs the other.
-  const [opened, chainsStarted] = await Promise.allSettled([
-    (async () => {
-      const db = await openDatabase(base, { migrate: false });
-      progress(
-        'database',
-        db.embedded ? `embedded PostgreSQL in ${base.DATA_DIR}` : 'PostgreSQL from DATABASE_URL',
-      );
-      try {
-        const applied = await migrate(db.sql);
-        progress('migrations', applied.length ? `${applied.length} applied` : 'up to date');
-      } catch (err) {
-        await db.close();
-        throw err;
+  // The database (and the sandbox demo, which needs only the database) and the sandbox chains start
+  // side by side: neither needs the other.
+  let banner = '';
+  const chainsStarting = startChainsForGateway(base, (line) => progress('chains', line));
+  const databaseOpening = (async () => {
+    const db = await openDatabase(base, { migrate: false });
+    progress(
+      'database',
+      db.embedded ? `embedded PostgreSQL in ${base.DATA_DIR}` : 'PostgreSQL from DATABASE_URL',
+    );
+    try {
+      const applied = await migrate(db.sql);
+      progress('migrations', applied.length ? `${applied.length} applied` : 'up to date');
+      if (base.NETWORK_MODE === 'sandbox' && base.SEED_DEMO) {
+        const m = await modules;
+        const demo = await m.seedDemo(db.sql, m.keyModeFor(base), {
+          scryptLogN: base.DASHBOARD_SCRYPT_LOG_N,
+          regulatorScryptLogN: base.REGULATOR_SCRYPT_LOG_N,
+          webhook: { url: `${base.PUBLIC_URL}/sandbox/webhooks`, secretBox: m.secretBoxFromConfig(base) },
+        });
+        // Printed once, on first start, for the person at the terminal: not a log line.
+        banner = m.formatDemoSeed(demo, base.PUBLIC_URL);
       }
-      return db;
-    })(),
-    startChainsForGateway(base, (line) => progress('chains', line)),
-  ]);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return db;
+  })();
+  loadModules();
+  const [opened, chainsStarted] = await Promise.allSettled([databaseOpening, chainsStarting]);
   if (opened.status === 'rejected' || chainsStarted.status === 'rejected') {
     if (opened.status === 'fulfilled') await opened.value.close();
     if (chainsStarted.status === 'fulfilled') await chainsStarted.value?.stop();
@@ -76,23 +123,22 @@ async function main() {
   }
   const db = opened.value;
   const ownChains = chainsStarted.value;
-  const derivation = startDerivationThreads(base.DERIVATION_THREADS, log);
+  if (banner) process.stdout.write(banner);
+  let m: Awaited<typeof modules>;
+  try {
+    m = await modules;
+  } catch (err) {
+    await Promise.allSettled([db.close(), ownChains?.stop()]);
+    throw err;
+  }
+  const { createApp, createServices, serve, startDeliveryLoop, startTickLoop } = m;
+  const derivation = m.startDerivationThreads(base.DERIVATION_THREADS, log);
   const build = (c: typeof base) =>
     createServices(c, db.sql, { logger: log, deriveAddresses: derivation.derive });
   // Sandbox chains come from sandbox.json: rebuilt when it changes, so chains started after the
   // gateway (or restarted on new ports) are offered and watched without a restart.
   let chainConfig = withSandboxChains(base);
   let services: Services = build(chainConfig);
-  if (base.NETWORK_MODE === 'sandbox' && base.SEED_DEMO) {
-    const demo = await seedDemo(db.sql, services.keyMode, {
-      scryptLogN: base.DASHBOARD_SCRYPT_LOG_N,
-      regulatorScryptLogN: base.REGULATOR_SCRYPT_LOG_N,
-      webhook: { url: `${base.PUBLIC_URL}/sandbox/webhooks`, secretBox: services.secretBox },
-    });
-    // Printed once, on first start, for the person at the terminal: not a log line.
-    const banner = formatDemoSeed(demo, base.PUBLIC_URL);
-    if (banner) process.stdout.write(banner);
-  }
   const app = createApp(base, () => services);
   // Webhook delivery runs in its own loop: a receiver that never answers must not hold up the watchers.
   const startJobs = (svc: Services) =>
@@ -152,6 +198,8 @@ async function main() {
     await Promise.allSettled([derivation.close(), db.close(), ownChains?.stop()]);
     process.exit(0);
   };
+  process.removeListener('SIGINT', exitNow);
+  process.removeListener('SIGTERM', exitNow);
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }

@@ -180,6 +180,29 @@ describe('npm start', () => {
     expect(readdirSync(dataDir)).not.toContain('pg.socket.json');
   }, 420_000);
 
+  it('Ctrl-C in the middle of the start stops the chains started so far, and the next start works', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'alatau-interrupted-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const first = start('src/node.ts', env(dataDir, port));
+    // Interrupted once anvil runs, before the gateway is ready (its graceful shutdown is not in place).
+    await until('anvil', async () => (/anvil: started/.test(first.out) ? true : undefined));
+    const exited = once(first.child, 'exit');
+    first.child.kill('SIGINT');
+    const [code] = (await exited) as [number | null];
+    expect(code, first.out).toBe(130);
+    expect(first.out).not.toMatch(/ready .*listening/);
+    await until(
+      'the chains stopped',
+      async () => (processesUsing(dataDir).length === 0 ? true : undefined),
+      20_000,
+    );
+
+    const again = start('src/node.ts', env(dataDir, port));
+    await ready(`http://127.0.0.1:${port}`, again);
+    expect(again.out).toMatch(/chains .*anvil: started/);
+  }, 300_000);
+
   it.skipIf(!withLitecoind)(
     'picks up chains started after it, and credits a payment on them without a restart',
     async () => {

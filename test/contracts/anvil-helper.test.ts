@@ -1,6 +1,14 @@
-import { parseEther } from 'ethers';
+import { HDNodeWallet, parseEther } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { ANVIL_DEFAULT_CHAIN_ID, anvilAccount, revertTo, snapshot, startAnvil } from '../helpers/anvil';
+import { ANVIL_KEYS } from '../../sandbox/anvil';
+import {
+  ANVIL_DEFAULT_CHAIN_ID,
+  ANVIL_MNEMONIC,
+  anvilAccount,
+  revertTo,
+  snapshot,
+  startAnvil,
+} from '../helpers/anvil';
 
 async function rpcChainId(rpcUrl: string): Promise<string | null> {
   try {
@@ -16,6 +24,16 @@ async function rpcChainId(rpcUrl: string): Promise<string | null> {
 }
 
 describe('test/helpers/anvil', () => {
+  it("knows the keys of anvil's ten accounts: those its mnemonic derives", () => {
+    expect(ANVIL_KEYS).toHaveLength(10);
+    for (const [i, key] of ANVIL_KEYS.entries()) {
+      expect(key).toBe(HDNodeWallet.fromPhrase(ANVIL_MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey);
+    }
+    expect(anvilAccount(10).privateKey).toBe(
+      HDNodeWallet.fromPhrase(ANVIL_MNEMONIC, undefined, "m/44'/60'/0'/0/10").privateKey,
+    );
+  });
+
   it('starts anvil on a free local port with the default chain id and funded default accounts', async () => {
     const anvil = await startAnvil();
     try {
