@@ -291,17 +291,21 @@ export async function verifyCheckpoints(
     else fail(c, 'bad signature');
   }
   // A key's turn ends when another key signs for the first time after its own first checkpoint.
-  const firstUse = new Map<string, string>();
+  // The time is the signer's word: a kept key can backdate. The chain position is not: a head the
+  // earlier key signs past its successor's first checkpoint is after its turn, whatever the date.
+  const firstUse = new Map<string, { at: string; seq: number }>();
   for (const { c, by } of signed) {
     const seen = firstUse.get(by);
-    if (seen === undefined || c.signedAt < seen) firstUse.set(by, c.signedAt);
+    if (seen === undefined || c.signedAt < seen.at) firstUse.set(by, { at: c.signedAt, seq: c.seq });
   }
   const valid = signed
     .filter(({ c, by }) => {
       // The configured key is the signer now, whatever came before (it may be an old one brought back).
       if (by === key.publicKeyHex) return true;
-      const mine = firstUse.get(by)!;
-      const succeeded = [...firstUse].some(([k, t]) => k !== by && t > mine && t <= c.signedAt);
+      const mine = firstUse.get(by)!.at;
+      const succeeded = [...firstUse].some(
+        ([k, next]) => k !== by && next.at > mine && (next.at <= c.signedAt || next.seq < c.seq),
+      );
       if (succeeded) fail(c, 'retired key');
       return !succeeded;
     })

@@ -110,6 +110,30 @@ describe('audit key rotation', () => {
     ]);
   });
 
+  it('a kept earlier key cannot backdate its way past the rotation: a later head it signs is retired', async () => {
+    const rotated = auditKeyFromConfig({
+      AUDIT_SIGNING_KEY: newSecret,
+      AUDIT_PUBLIC_KEY: undefined,
+      AUDIT_TRUSTED_PUBLIC_KEYS: oldKey.publicKeyHex,
+    })!;
+    await append(2);
+    const [head] = await db.sql<{ id: string; hash: string }[]>`
+      select id, hash from audit_log order by id desc limit 1`;
+    // Dated between the old key's last checkpoint and the new key's first: the time alone says "its turn".
+    const backdated = signCheckpoint(oldKey, {
+      seq: Number(head!.id),
+      headHash: head!.hash,
+      signedAt: new Date(t0 + 1_500).toISOString(),
+    });
+    await insert(backdated);
+    const v = await verifyCheckpoints(db.sql, rotated);
+    expect(v.ok).toBe(false);
+    expect(v.failures).toContainEqual(
+      expect.objectContaining({ seq: backdated.seq, problem: 'retired key' }),
+    );
+    expect(v.latestSeq).toBeLessThan(backdated.seq);
+  });
+
   it('a rewrite is still caught on the earlier key’s checkpoints', async () => {
     const rotated = auditKeyFromConfig({
       AUDIT_SIGNING_KEY: newSecret,
