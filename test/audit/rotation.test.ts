@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AuditCheckpoint,
   auditKeyFromConfig,
+  checkpointSignatureValid,
   createCheckpoint,
   listCheckpoints,
   signCheckpoint,
@@ -147,6 +148,33 @@ describe('audit key rotation', () => {
     expect(v.failures.map((f) => f.problem)).toContain('bad signature');
   });
 
+  it('a small-order "key" is refused, and its made-up signature would not verify anyway', () => {
+    // The identity point: under the cofactored (ZIP 215) check, R = identity and S = 0 signs anything.
+    const identity = `01${'00'.repeat(31)}`;
+    const base = { NETWORK_MODE: 'sandbox' };
+    expect(() => loadConfig({ ...base, AUDIT_TRUSTED_PUBLIC_KEYS: identity })).toThrow(
+      /AUDIT_TRUSTED_PUBLIC_KEYS/,
+    );
+    expect(() => loadConfig({ ...base, AUDIT_PUBLIC_KEY: identity })).toThrow(/AUDIT_PUBLIC_KEY/);
+    expect(() =>
+      auditKeyFromConfig({
+        AUDIT_SIGNING_KEY: newSecret,
+        AUDIT_PUBLIC_KEY: undefined,
+        AUDIT_TRUSTED_PUBLIC_KEYS: identity,
+      }),
+    ).toThrow(/small-order/);
+    const forged: AuditCheckpoint = {
+      seq: 1,
+      headHash: 'a'.repeat(64),
+      signedAt: new Date(t0).toISOString(),
+      publicKey: identity,
+      signature: `01${'00'.repeat(63)}`,
+    };
+    const publicKey = new Uint8Array(32);
+    publicKey[0] = 1;
+    expect(checkpointSignatureValid({ publicKey, publicKeyHex: identity }, forged)).toBe(false);
+  });
+
   it('AUDIT_TRUSTED_PUBLIC_KEYS must be hex Ed25519 public keys', () => {
     const base = { NETWORK_MODE: 'sandbox' };
     expect(() => loadConfig({ ...base, AUDIT_TRUSTED_PUBLIC_KEYS: 'not-a-key' })).toThrow(ConfigError);
@@ -155,7 +183,7 @@ describe('audit key rotation', () => {
     );
     const ok = loadConfig({
       ...base,
-      AUDIT_TRUSTED_PUBLIC_KEYS: `${oldKey.publicKeyHex},${'ab'.repeat(32)}`,
+      AUDIT_TRUSTED_PUBLIC_KEYS: `${oldKey.publicKeyHex},${bytesToHex(ed25519.getPublicKey(ed25519.utils.randomSecretKey()))}`,
     });
     expect(ok.AUDIT_TRUSTED_PUBLIC_KEYS).toContain(oldKey.publicKeyHex);
   });
