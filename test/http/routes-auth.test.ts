@@ -146,6 +146,28 @@ describe('authentication of every route', () => {
     expect(leaks).toEqual([]);
   });
 
+  it('spellings of a route (trailing or doubled slash, an encoded letter, upper case) open nothing either', async () => {
+    const leaks: string[] = [];
+    for (const r of routes()) {
+      if (PUBLIC.has(r.key)) continue;
+      const path = concrete(r.path);
+      const at = path.indexOf('/', 1);
+      const variants = [
+        `${path}/`,
+        path.replace(/^\/(\w+)\//, '/$1//'),
+        `/${encodeURIComponent(path[1]!).replace(/./, (ch) => `%${ch.charCodeAt(0).toString(16)}`)}${path.slice(2)}`,
+        path.toUpperCase(),
+        at > 0 ? `${path.slice(0, at)}/.${path.slice(at)}` : `${path}/.`,
+      ];
+      for (const v of variants) {
+        const res = await send(r.method, v);
+        if (res.status < 300 || (res.status < 400 && !res.headers.get('location')?.endsWith('/login')))
+          leaks.push(`${r.method} ${v} → ${res.status}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
+
   it('every /v1 route outside the checkout and the regulator API asks for a merchant key, the regulator API for a regulator key', async () => {
     const wrong: string[] = [];
     for (const r of routes()) {
