@@ -269,8 +269,10 @@ describe('no account discovery by lockout (session 6)', () => {
           select 'reg_inspector00000000000000', 'Inspector', ${real}, password_hash
           from regulators where email = ${a.email}`;
       }
-      const [{ same }] = await sql`select lower(${real.replace('i', 'İ')}::text) = ${real} as same`;
-      expect(same).toBe(true); // the account lookup takes it for the real email
+      const [row] = await sql<
+        { same: boolean }[]
+      >`select lower(${real.replace('i', 'İ')}::text) = ${real} as same`;
+      expect(row!.same).toBe(true); // the account lookup takes it for the real email
       const variantLast = async (email: string) => {
         const statuses: number[] = [];
         for (let k = 0; k < 4; k++) statuses.push((await postSignIn(s.ctx, a, email, `wrong ${k}`)).status);
