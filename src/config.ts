@@ -1,6 +1,7 @@
 // One zod schema over the environment. A bad value stops the start with a message naming the variable
 // and what it expects; docs/operator/configuration.md is generated from it (scripts/config-docs.ts).
 import { z } from 'zod';
+import { ed25519PublicKeyProblem } from './audit/public-key';
 import { evmEnvSchema } from './chains/evm/env';
 import { utxoEnvSchema } from './chains/utxo/backends/env';
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, RetryScheduleError } from './webhooks/schedule';
@@ -152,13 +153,15 @@ export const configSchema = z
       'expected 64 hex digits (an Ed25519 secret key: openssl rand -hex 32)',
     ),
     AUDIT_PUBLIC_KEY: optionalString.refine(
-      (v) => v === undefined || /^(0x)?[0-9a-fA-F]{64}$/.test(v),
-      'expected 64 hex digits (an Ed25519 public key)',
+      (v) => v === undefined || ed25519PublicKeyProblem(v) === undefined,
+      'expected 64 hex digits (an Ed25519 public key, not a small-order point)',
     ),
     // Rotation: the public keys of earlier signing keys, whose checkpoints still verify.
     AUDIT_TRUSTED_PUBLIC_KEYS: optionalString.refine(
-      (v) => v === undefined || v.split(/[\s,]+/).every((k) => k === '' || /^(0x)?[0-9a-fA-F]{64}$/.test(k)),
-      'expected Ed25519 public keys (64 hex digits each), separated by commas',
+      (v) =>
+        v === undefined ||
+        v.split(/[\s,]+/).every((k) => k === '' || ed25519PublicKeyProblem(k) === undefined),
+      'expected Ed25519 public keys (64 hex digits each, no small-order point), separated by commas',
     ),
     AUDIT_CHECKPOINT_INTERVAL_SECONDS: int(3600, 10, 7 * 86_400),
     WEBHOOK_ALLOW_PRIVATE: z

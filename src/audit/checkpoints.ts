@@ -18,6 +18,7 @@ import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { type Config, ConfigError } from '../config';
 import type { Queryable, Sql } from '../db/client';
 import { AUDIT_LOCK, GENESIS_HASH } from './log';
+import { ed25519PublicKeyProblem } from './public-key';
 
 export interface AuditCheckpoint {
   /** The audit_log id of the head when signed (0: the empty chain). */
@@ -58,7 +59,8 @@ export function auditKeyFromSecret(hex: string): AuditKey {
 
 /** A verify-only key from a hex public key (AUDIT_PUBLIC_KEY). */
 export function auditKeyFromPublic(hex: string): AuditKey {
-  if (!HEX64.test(hex.trim())) throw new Error('expected 64 hex digits (32 bytes)');
+  const problem = ed25519PublicKeyProblem(hex);
+  if (problem) throw new Error(problem);
   const publicKey = hexToBytes(strip0x(hex.trim()));
   return { publicKey, publicKeyHex: bytesToHex(publicKey) };
 }
@@ -115,7 +117,8 @@ export function signCheckpoint(
 export function checkpointSignatureValid(key: AuditPublicKey, c: AuditCheckpoint): boolean {
   try {
     if (!/^[0-9a-f]{128}$/i.test(c.signature)) return false;
-    return ed25519.verify(hexToBytes(c.signature), checkpointMessage(c), key.publicKey);
+    // Strict RFC 8032 (canonical encodings, cofactorless): one signature per message and key.
+    return ed25519.verify(hexToBytes(c.signature), checkpointMessage(c), key.publicKey, { zip215: false });
   } catch {
     return false;
   }
@@ -291,17 +294,21 @@ export async function verifyCheckpoints(
     else fail(c, 'bad signature');
   }
   // A key's turn ends when another key signs for the first time after its own first checkpoint.
-  const firstUse = new Map<string, string>();
+  // The time is the signer's word: a kept key can backdate. The chain position is not: a head the
+  // earlier key signs past its successor's first checkpoint is after its turn, whatever the date.
+  const firstUse = new Map<string, { at: string; seq: number }>();
   for (const { c, by } of signed) {
     const seen = firstUse.get(by);
-    if (seen === undefined || c.signedAt < seen) firstUse.set(by, c.signedAt);
+    if (seen === undefined || c.signedAt < seen.at) firstUse.set(by, { at: c.signedAt, seq: c.seq });
   }
   const valid = signed
     .filter(({ c, by }) => {
       // The configured key is the signer now, whatever came before (it may be an old one brought back).
       if (by === key.publicKeyHex) return true;
-      const mine = firstUse.get(by)!;
-      const succeeded = [...firstUse].some(([k, t]) => k !== by && t > mine && t <= c.signedAt);
+      const mine = firstUse.get(by)!.at;
+      const succeeded = [...firstUse].some(
+        ([k, next]) => k !== by && next.at > mine && (next.at <= c.signedAt || next.seq < c.seq),
+      );
       if (succeeded) fail(c, 'retired key');
       return !succeeded;
     })

@@ -3,13 +3,16 @@
 // same messages, a hash checked or skipped at the same points), or the switch from 401 to 423 tells an
 // attacker which emails are real. So it gets the same counter, in its own table (sign_in_unknown),
 // updated by the same rules as accountStatements' countSet and lock in signin.ts.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Queryable } from '../db/client';
 
-/** How an email is kept: a digest of what the account lookup compares (trimmed, lower-cased). */
-export const unknownEmailDigest = (email: string): string =>
-  bytesToHex(sha256(utf8ToBytes(email.trim().toLowerCase())));
+/**
+ * How an email is kept: a SHA-256 digest of exactly what the account lookup compares, the trimmed
+ * email through the database's own lower(). JavaScript's toLowerCase differs from it ('İ' is 'i' to
+ * PostgreSQL, 'i̇' to JavaScript): spellings that reach one real account's counter must reach one
+ * unknown counter too, or mixing them tells the two apart.
+ */
+const digest = (q: Queryable, email: string) =>
+  q`encode(sha256(convert_to(lower(${email.trim()}::text), 'UTF8')), 'hex')`;
 
 /** Counts one attempt (restarting after an expired lock); the count and any lock, as an account's. */
 export async function countUnknownAttempt(
@@ -20,7 +23,7 @@ export async function countUnknownAttempt(
 ): Promise<{ attempts: number; lockedUntil: Date | null }> {
   const [row] = await q<{ failed_attempts: number; locked_until: Date | string | null }[]>`
     insert into sign_in_unknown (area, email_digest, failed_attempts)
-    values (${area}, ${unknownEmailDigest(email)}, 1)
+    values (${area}, ${digest(q, email)}, 1)
     on conflict (area, email_digest) do update set
       failed_attempts = case when sign_in_unknown.locked_until <= ${now} then 1
         else sign_in_unknown.failed_attempts + 1 end,
@@ -40,7 +43,7 @@ export async function countUnknownAttempt(
  */
 export async function readUnknownAttempt(q: Queryable, area: string, email: string): Promise<void> {
   await q`select failed_attempts from sign_in_unknown
-    where area = ${area} and email_digest = ${unknownEmailDigest(email)}`;
+    where area = ${area} and email_digest = ${digest(q, email)}`;
 }
 
 /** Locks the email until `until` unless it already is, as accountStatements' lock does. */
@@ -52,7 +55,7 @@ export async function lockUnknown(
   now: Date,
 ): Promise<void> {
   await q`update sign_in_unknown set locked_until = ${until}, failed_attempts = 0
-    where area = ${area} and email_digest = ${unknownEmailDigest(email)}
+    where area = ${area} and email_digest = ${digest(q, email)}
       and (locked_until is null or locked_until <= ${now})`;
   // A row whose lock has run out with no attempt since is what no row means: a few go each time.
   await q`delete from sign_in_unknown where ctid in (

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AuditCheckpoint,
   auditKeyFromConfig,
+  checkpointSignatureValid,
   createCheckpoint,
   listCheckpoints,
   signCheckpoint,
@@ -110,6 +111,30 @@ describe('audit key rotation', () => {
     ]);
   });
 
+  it('a kept earlier key cannot backdate its way past the rotation: a later head it signs is retired', async () => {
+    const rotated = auditKeyFromConfig({
+      AUDIT_SIGNING_KEY: newSecret,
+      AUDIT_PUBLIC_KEY: undefined,
+      AUDIT_TRUSTED_PUBLIC_KEYS: oldKey.publicKeyHex,
+    })!;
+    await append(2);
+    const [head] = await db.sql<{ id: string; hash: string }[]>`
+      select id, hash from audit_log order by id desc limit 1`;
+    // Dated between the old key's last checkpoint and the new key's first: the time alone says "its turn".
+    const backdated = signCheckpoint(oldKey, {
+      seq: Number(head!.id),
+      headHash: head!.hash,
+      signedAt: new Date(t0 + 1_500).toISOString(),
+    });
+    await insert(backdated);
+    const v = await verifyCheckpoints(db.sql, rotated);
+    expect(v.ok).toBe(false);
+    expect(v.failures).toContainEqual(
+      expect.objectContaining({ seq: backdated.seq, problem: 'retired key' }),
+    );
+    expect(v.latestSeq).toBeLessThan(backdated.seq);
+  });
+
   it('a rewrite is still caught on the earlier key’s checkpoints', async () => {
     const rotated = auditKeyFromConfig({
       AUDIT_SIGNING_KEY: newSecret,
@@ -123,6 +148,33 @@ describe('audit key rotation', () => {
     expect(v.failures.map((f) => f.problem)).toContain('bad signature');
   });
 
+  it('a small-order "key" is refused, and its made-up signature would not verify anyway', () => {
+    // The identity point: under the cofactored (ZIP 215) check, R = identity and S = 0 signs anything.
+    const identity = `01${'00'.repeat(31)}`;
+    const base = { NETWORK_MODE: 'sandbox' };
+    expect(() => loadConfig({ ...base, AUDIT_TRUSTED_PUBLIC_KEYS: identity })).toThrow(
+      /AUDIT_TRUSTED_PUBLIC_KEYS/,
+    );
+    expect(() => loadConfig({ ...base, AUDIT_PUBLIC_KEY: identity })).toThrow(/AUDIT_PUBLIC_KEY/);
+    expect(() =>
+      auditKeyFromConfig({
+        AUDIT_SIGNING_KEY: newSecret,
+        AUDIT_PUBLIC_KEY: undefined,
+        AUDIT_TRUSTED_PUBLIC_KEYS: identity,
+      }),
+    ).toThrow(/small-order/);
+    const forged: AuditCheckpoint = {
+      seq: 1,
+      headHash: 'a'.repeat(64),
+      signedAt: new Date(t0).toISOString(),
+      publicKey: identity,
+      signature: `01${'00'.repeat(63)}`,
+    };
+    const publicKey = new Uint8Array(32);
+    publicKey[0] = 1;
+    expect(checkpointSignatureValid({ publicKey, publicKeyHex: identity }, forged)).toBe(false);
+  });
+
   it('AUDIT_TRUSTED_PUBLIC_KEYS must be hex Ed25519 public keys', () => {
     const base = { NETWORK_MODE: 'sandbox' };
     expect(() => loadConfig({ ...base, AUDIT_TRUSTED_PUBLIC_KEYS: 'not-a-key' })).toThrow(ConfigError);
@@ -131,7 +183,7 @@ describe('audit key rotation', () => {
     );
     const ok = loadConfig({
       ...base,
-      AUDIT_TRUSTED_PUBLIC_KEYS: `${oldKey.publicKeyHex},${'ab'.repeat(32)}`,
+      AUDIT_TRUSTED_PUBLIC_KEYS: `${oldKey.publicKeyHex},${bytesToHex(ed25519.getPublicKey(ed25519.utils.randomSecretKey()))}`,
     });
     expect(ok.AUDIT_TRUSTED_PUBLIC_KEYS).toContain(oldKey.publicKeyHex);
   });

@@ -253,6 +253,38 @@ describe('no account discovery by lockout (session 6)', () => {
     },
   );
 
+  it.each([0, 1])(
+    'area %i: a spelling only the database lower-cases alike ("İ" for "i") counts on one counter, real or unknown',
+    async (i) => {
+      const a = s.areas[i]!;
+      const sql = s.ctx.db.sql;
+      // A fresh real account whose email has an "i".
+      const real = i === 0 ? 'kiosk@guarded.test' : 'inspector@afm.test';
+      if (i === 0) {
+        await sql`insert into merchant_users (id, merchant_id, email, password_hash)
+          select 'usr_kiosk000000000000000000', merchant_id, ${real}, password_hash
+          from merchant_users where email = ${a.email}`;
+      } else {
+        await sql`insert into regulators (id, name, email, password_hash)
+          select 'reg_inspector00000000000000', 'Inspector', ${real}, password_hash
+          from regulators where email = ${a.email}`;
+      }
+      const [row] = await sql<
+        { same: boolean }[]
+      >`select lower(${real.replace('i', 'İ')}::text) = ${real} as same`;
+      expect(row!.same).toBe(true); // the account lookup takes it for the real email
+      const variantLast = async (email: string) => {
+        const statuses: number[] = [];
+        for (let k = 0; k < 4; k++) statuses.push((await postSignIn(s.ctx, a, email, `wrong ${k}`)).status);
+        statuses.push((await postSignIn(s.ctx, a, email.replace('i', 'İ'), 'wrong 4')).status);
+        return statuses;
+      };
+      const realStatuses = await variantLast(real);
+      expect(realStatuses).toEqual([401, 401, 401, 401, 423]);
+      expect(await variantLast(`infinity${i}@nowhere.test`)).toEqual(realStatuses);
+    },
+  );
+
   it('the lock of an unknown email runs out like an account’s, and the counter restarts', async () => {
     const a = s.areas[0];
     const email = 'expiring@nowhere.test';

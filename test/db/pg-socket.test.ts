@@ -294,3 +294,106 @@ describe('limits', () => {
     }
   });
 });
+
+describe('hostile clients before authentication (review)', () => {
+  const sneaked = async () => (await db.query(`select to_regclass('sneaked_in')::text as t`)).rows[0];
+  const saslInitial = (mechanism: string, data: Buffer | undefined, declared = data?.length ?? -1) => {
+    const len = Buffer.alloc(4);
+    len.writeInt32BE(declared);
+    return message('p', Buffer.concat([Buffer.from(`${mechanism}\0`), len, data ?? Buffer.alloc(0)]));
+  };
+  const query = message('Q', Buffer.from('create table sneaked_in (x int)\0'));
+  const special = (code: number) => {
+    const b = Buffer.alloc(8);
+    b.writeInt32BE(8, 0);
+    b.writeInt32BE(code, 4);
+    return b;
+  };
+  const negative = Buffer.alloc(5);
+  negative.write('p', 0);
+  negative.writeInt32BE(-5, 1);
+  const negativeStartup = Buffer.alloc(8);
+  negativeStartup.writeInt32BE(-1, 0);
+
+  // Each sequence is written in one go; none may reach AuthenticationOk or run the query.
+  const cases: [string, Buffer[]][] = [
+    ['SSLRequest, then a query', [special(80877103), query]],
+    ['GSSENCRequest, then startup and a query', [special(80877104), startupPacket(), query]],
+    ['CancelRequest, then startup and a query', [special(80877102), startupPacket(), query]],
+    [
+      'SSLRequest twice, then startup and a query',
+      [special(80877103), special(80877103), startupPacket(), query],
+    ],
+    ['a query before any startup', [query]],
+    ['startup twice, then a query', [startupPacket(), startupPacket(), query]],
+    ['a negative startup length', [negativeStartup, query]],
+    ['a negative message length', [startupPacket(), negative, query]],
+    [
+      'the final SCRAM message first',
+      [startupPacket(), message('p', Buffer.from('c=biws,r=x,p=AAAA')), query],
+    ],
+    [
+      'another mechanism',
+      [startupPacket(), saslInitial('SCRAM-SHA-256-PLUS', Buffer.from('p=tls,,n=*,r=abc')), query],
+    ],
+    ['no initial data (-1)', [startupPacket(), saslInitial('SCRAM-SHA-256', undefined), query]],
+    [
+      'a declared length past the message',
+      [startupPacket(), saslInitial('SCRAM-SHA-256', Buffer.from('n,,n=*,r=abc'), 900), query],
+    ],
+    [
+      'a huge declared length',
+      [startupPacket(), saslInitial('SCRAM-SHA-256', Buffer.from('n,,n=*,r=abc'), 0x7fffffff), query],
+    ],
+    [
+      'NUL inside the client-first message',
+      [startupPacket(), saslInitial('SCRAM-SHA-256', Buffer.from('n,,n=*,r=a\0b')), query],
+    ],
+    ['no mechanism NUL', [startupPacket(), message('p', Buffer.from('SCRAM-SHA-256')), query]],
+    [
+      'a PasswordMessage in cleartext',
+      [startupPacket(), message('p', Buffer.from(`${'x'.repeat(64)}\0`)), query],
+    ],
+  ];
+
+  it.for(cases)('%s: refused, and the query never runs', async ([, parts]) => {
+    const raw = await Raw.open();
+    raw.socket.write(Buffer.concat(parts));
+    await raw.until(() => raw.closed);
+    expect(raw.closed).toBe(true);
+    const auth = raw.messages.filter((m) => m.type === 'R').map((m) => m.body.readInt32BE(0));
+    expect(auth).not.toContain(0);
+    expect(raw.messages.some((m) => m.type === 'Z' || m.type === 'C')).toBe(false);
+    expect(await sneaked()).toEqual({ t: null });
+  });
+
+  it('a right first message and then a second SASLInitialResponse in place of the proof is refused', async () => {
+    const raw = await Raw.open();
+    raw.socket.write(startupPacket());
+    raw.socket.write(saslInitial('SCRAM-SHA-256', Buffer.from('n,,n=*,r=abcdef')));
+    await raw.until(() => raw.messages.filter((m) => m.type === 'R').length >= 2);
+    raw.socket.write(Buffer.concat([saslInitial('SCRAM-SHA-256', Buffer.from('n,,n=*,r=abcdef')), query]));
+    await raw.until(() => raw.closed);
+    expect(raw.errorCode()).toBe('28P01');
+    expect(await sneaked()).toEqual({ t: null });
+  });
+
+  it('thirty wrong clients at once: all refused, nothing run, and the right one gets in after', async () => {
+    const wrong = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const raw = await Raw.open();
+        const ok = await scramSignIn(raw, 'not the secret').catch(() => false);
+        raw.socket.destroy();
+        return ok;
+      }),
+    );
+    expect(wrong.every((ok) => ok === false)).toBe(true);
+    expect(await sneaked()).toEqual({ t: null });
+    const sql = postgres(url(server.password), { max: 1 });
+    try {
+      expect((await sql`select 4 as four`)[0]!.four).toBe(4);
+    } finally {
+      await sql.end();
+    }
+  });
+});
