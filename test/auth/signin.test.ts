@@ -80,6 +80,30 @@ describe('lockout under parallel guesses (item 3)', () => {
       expect((await postSignIn(s.ctx, a, a.email, PASSWORD, address)).status).toBe(429);
     },
   );
+
+  it.each(['/dashboard', '/regulator'])(
+    '%s: guesses from many IPv6 addresses of one /64 share its limit (5); another /64 is not refused',
+    async (prefix) => {
+      const a = area(prefix);
+      const net = prefix === '/dashboard' ? '2001:db8:13:1' : '2001:db8:13:2';
+      const statuses: number[] = [];
+      for (let i = 1; i <= 7; i++)
+        statuses.push(
+          (
+            await postSignIn(
+              s.ctx,
+              a,
+              `v6guess${i}@guess.test`,
+              'wrong password!',
+              `${net}::${i.toString(16)}`,
+            )
+          ).status,
+        );
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      const other = await postSignIn(s.ctx, a, 'v6other@guess.test', 'wrong password!', `${net}1::1`);
+      expect(other.status).toBe(401);
+    },
+  );
 });
 
 describe('no account discovery by timing (item 4)', () => {
