@@ -75,13 +75,15 @@ export const MEANINGS: Readonly<Record<string, string>> = {
   AUDIT_CHECKPOINT_INTERVAL_SECONDS:
     "how often the background jobs sign the audit log's head into a checkpoint",
   REGULATOR_LOCKOUT_ATTEMPTS: 'failed sign-ins before an account is locked, and for how long',
-  REGULATOR_LOCKOUT_MINUTES: 'failed sign-ins before an account is locked, and for how long',
+  REGULATOR_LOCKOUT_MINUTES:
+    'how long a lock lasts; also how long failed sign-ins are remembered: a count with no attempt for this long starts again from zero (for unknown emails too)',
   DASHBOARD_LOCKOUT_ATTEMPTS: 'failed sign-ins before an account is locked, and for how long',
-  DASHBOARD_LOCKOUT_MINUTES: 'failed sign-ins before an account is locked, and for how long',
+  DASHBOARD_LOCKOUT_MINUTES:
+    'how long a lock lasts; also how long failed sign-ins are remembered: a count with no attempt for this long starts again from zero (for unknown emails too)',
   AUTH_FAILURES_PER_KEY:
     'failed authentications (API keys, sign-ins) allowed per key and per client address within the window; past it `429` with `Retry-After`',
   AUTH_FAILURES_PER_ADDRESS:
-    'failed authentications (API keys, sign-ins) allowed per key and per client address within the window; past it `429` with `Retry-After`',
+    'failed authentications (API keys, sign-ins) allowed per key and per client address within the window (an IPv6 client counts by its /64); past it `429` with `Retry-After`',
   AUTH_FAILURE_WINDOW_SECONDS:
     'the window of those counters (kept in PostgreSQL, so every process shares them)',
   TRUST_PROXY:

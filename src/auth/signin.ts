@@ -14,12 +14,22 @@
 import { appendAudit } from '../audit/log';
 import type { Queryable, Sql, Tx } from '../db/client';
 import { type PasswordHasher, storedLogN } from './passwords';
-import { countUnknownAttempt, lockUnknown, readUnknownAttempt } from './unknown';
+import { countUnknownAttempt, lockUnknown, pruneUnknown, readUnknownAttempt } from './unknown';
 
 export interface LockoutPolicy {
   readonly attempts: number;
+  /** How long a lock lasts, and how long a failed-attempt count lasts with no attempt. */
   readonly minutes: number;
 }
+
+/**
+ * The time before which a last failed attempt no longer counts: a counter idle for longer than the
+ * lockout window starts again from zero (then a slow guesser gets the limit per window, as a locked
+ * one does). The same rule for accounts and unknown emails, or "4 wrong, wait, 1 wrong" would lock
+ * only one of them and tell them apart.
+ */
+export const idleSince = (lockout: LockoutPolicy, now: Date): Date =>
+  new Date(now.getTime() - lockout.minutes * 60_000);
 
 /** An account found for a sign-in, with this attempt already counted. */
 export interface CountedAccount<P> {
@@ -38,9 +48,10 @@ export interface PasswordAccounts<P> {
   readonly actorPrefix: string;
   /**
    * One statement: the enabled account with a password for this email, its attempt counter raised
-   * by one (restarted when an old lock has run out). Undefined when there is none.
+   * by one (restarted when an old lock has run out or the last attempt was before `idle`; see
+   * accountStatements' countSet). Undefined when there is none.
    */
-  countAttempt(q: Queryable, email: string, now: Date): Promise<CountedAccount<P> | undefined>;
+  countAttempt(q: Queryable, email: string, now: Date, idle: Date): Promise<CountedAccount<P> | undefined>;
   /** Locks the account until `until` unless it already is; true when this call locked it. */
   lock(q: Queryable, id: string, until: Date, now: Date): Promise<boolean>;
   /** Clears the counter and any lock after a right password. */
@@ -71,14 +82,18 @@ export async function signInWithPassword<P>(
 ): Promise<SignInResult<P>> {
   const now = input.now ?? new Date();
   const email = input.email.trim();
-  const account = await accounts.countAttempt(sql, email, now);
+  const idle = idleSince(input.lockout, now);
+  const account = await accounts.countAttempt(sql, email, now, idle);
   // An email with no account is counted and locked the same way (unknown.ts): its answers, and
   // where a hash is or is not checked, are those of a real account with a wrong password.
   let counted: Pick<CountedAccount<P>, 'attempts' | 'lockedUntil'>;
   if (account) {
     counted = account;
     await readUnknownAttempt(sql, accounts.auditKind, email);
-  } else counted = await countUnknownAttempt(sql, accounts.auditKind, email, now);
+  } else counted = await countUnknownAttempt(sql, accounts.auditKind, email, now, idle);
+  // Every attempt, real or unknown, clears a few unknown counters that are over, so the table holds
+  // about the emails tried within one window.
+  await pruneUnknown(sql, accounts.auditKind, now, idle);
   const lockNow = () =>
     account
       ? lock(sql, accounts, account.id, input.lockout, now)
@@ -190,9 +205,15 @@ export function accountStatements(table: 'merchant_users' | 'regulators', extraO
       lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
       principal,
     }),
-    /** The SET list that counts an attempt, restarting the count when an old lock has run out. */
-    countSet: (q: Queryable, now: Date) => q`
-      failed_attempts = case when locked_until <= ${now} then 1 else failed_attempts + 1 end,
-      locked_until = case when locked_until <= ${now} then null else locked_until end`,
+    /**
+     * The SET list that counts an attempt, restarting the count when an old lock has run out or the
+     * last attempt was before `idle` (signin.ts idleSince). unknown.ts does the same for its table.
+     */
+    countSet: (q: Queryable, now: Date, idle: Date) => q`
+      failed_attempts = case when locked_until <= ${now} or last_attempt_at is null
+          or last_attempt_at < ${idle} then 1
+        else failed_attempts + 1 end,
+      locked_until = case when locked_until <= ${now} then null else locked_until end,
+      last_attempt_at = ${now}`,
   };
 }

@@ -14,21 +14,27 @@ import type { Queryable } from '../db/client';
 const digest = (q: Queryable, email: string) =>
   q`encode(sha256(convert_to(lower(${email.trim()}::text), 'UTF8')), 'hex')`;
 
-/** Counts one attempt (restarting after an expired lock); the count and any lock, as an account's. */
+/**
+ * Counts one attempt (restarting after an expired lock or when the last attempt was before `idle`);
+ * the count and any lock, as an account's.
+ */
 export async function countUnknownAttempt(
   q: Queryable,
   area: string,
   email: string,
   now: Date,
+  idle: Date,
 ): Promise<{ attempts: number; lockedUntil: Date | null }> {
   const [row] = await q<{ failed_attempts: number; locked_until: Date | string | null }[]>`
-    insert into sign_in_unknown (area, email_digest, failed_attempts)
-    values (${area}, ${digest(q, email)}, 1)
+    insert into sign_in_unknown (area, email_digest, failed_attempts, last_attempt_at)
+    values (${area}, ${digest(q, email)}, 1, ${now})
     on conflict (area, email_digest) do update set
-      failed_attempts = case when sign_in_unknown.locked_until <= ${now} then 1
+      failed_attempts = case when sign_in_unknown.locked_until <= ${now}
+          or sign_in_unknown.last_attempt_at < ${idle} then 1
         else sign_in_unknown.failed_attempts + 1 end,
       locked_until = case when sign_in_unknown.locked_until <= ${now} then null
-        else sign_in_unknown.locked_until end
+        else sign_in_unknown.locked_until end,
+      last_attempt_at = ${now}
     returning failed_attempts, locked_until`;
   if (!row) throw new Error('sign_in_unknown: no row returned');
   return {
@@ -57,7 +63,21 @@ export async function lockUnknown(
   await q`update sign_in_unknown set locked_until = ${until}, failed_attempts = 0
     where area = ${area} and email_digest = ${digest(q, email)}
       and (locked_until is null or locked_until <= ${now})`;
-  // A row whose lock has run out with no attempt since is what no row means: a few go each time.
-  await q`delete from sign_in_unknown where ctid in (
-    select ctid from sign_in_unknown where failed_attempts = 0 and locked_until <= ${now} limit 100)`;
+}
+
+/** Rows deleted per sign-in attempt: more than one, so the table shrinks while attempts go on. */
+export const PRUNE_BATCH = 100;
+
+/**
+ * Deletes up to PRUNE_BATCH of the area's counters that are over: no attempt since `idle` and no lock
+ * running. Such a row answers as no row does (the next attempt counts 1 either way), so deleting it
+ * changes no answer. Each attempt adds at most one row and may take away a hundred, so the table
+ * stays near the number of emails tried within one lockout window. The conditions are repeated
+ * outside the sub-select so a row an attempt has just counted again is left alone.
+ */
+export async function pruneUnknown(q: Queryable, area: string, now: Date, idle: Date): Promise<void> {
+  const over = q`area = ${area} and last_attempt_at < ${idle}
+    and (locked_until is null or locked_until <= ${now})`;
+  await q`delete from sign_in_unknown where ${over} and ctid in (
+    select ctid from sign_in_unknown where ${over} limit ${PRUNE_BATCH} for update skip locked)`;
 }

@@ -114,8 +114,8 @@ const userStatements = accountStatements('merchant_users', true);
 export const dashboardAccounts: PasswordAccounts<DashboardPrincipal> = {
   auditKind: 'dashboard_user',
   actorPrefix: 'user',
-  async countAttempt(q, email, now) {
-    const [row] = await q`update merchant_users u set ${userStatements.countSet(q, now)}
+  async countAttempt(q, email, now, idle) {
+    const [row] = await q`update merchant_users u set ${userStatements.countSet(q, now, idle)}
       from merchants m
       where m.id = u.merchant_id and lower(u.email) = lower(${email}) and u.disabled_at is null
       returning u.id, u.email, u.merchant_id, m.name as merchant_name, u.password_hash, u.failed_attempts,

@@ -61,12 +61,52 @@ export function clientAddress(c: Context, trustProxy = false): string {
 export const presentedKeyHash = (key: string): string => bytesToHex(sha256(utf8ToBytes(key.slice(0, 512))));
 
 /**
- * The buckets of one attempt: the address when known, the key (only as its hash, presentedKeyHash)
+ * Which addresses share a per-address counter. An IPv4 address is one client; an IPv6 host is
+ * handed a whole /64 (2^64 addresses), so counting each address alone would give one client
+ * unlimited guesses: IPv6 addresses count per /64 prefix. IPv4-mapped IPv6 (::ffff:a.b.c.d, as Node
+ * reports IPv4 on a dual-stack socket) is the IPv4 address. Anything that does not parse is kept
+ * as given.
+ */
+export function addressBucket(address: string): string {
+  if (!address.includes(':')) return address;
+  const groups = ipv6Groups(address.replace(/%.*$/, ''));
+  if (!groups) return address;
+  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
+    const n = (Number.parseInt(groups[6]!, 16) << 16) | Number.parseInt(groups[7]!, 16);
+    return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (lower-case hex, no leading zeros), or undefined. */
+function ipv6Groups(address: string): string[] | undefined {
+  let text = address.toLowerCase();
+  // A trailing dotted IPv4 part (::a.b.c.d) is two groups.
+  const v4 = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const b = v4.slice(2).map(Number);
+    if (b.some((x) => x > 255)) return undefined;
+    text = `${v4[1]}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const part = (h: string) => (h === '' ? [] : h.split(':'));
+  const head = part(halves[0]!);
+  const tail = halves.length === 2 ? part(halves[1]!) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+  const groups = [...head, ...Array<string>(missing).fill('0'), ...tail];
+  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
+  return groups.map((g) => Number.parseInt(g, 16).toString(16));
+}
+
+/**
+ * The buckets of one attempt: the address (its /64 for IPv6, addressBucket) when known, the key (only as its hash, presentedKeyHash)
  * when one was sent. An unknown address (in-process requests without a socket) is no bucket: it
  * would lump every such caller together.
  */
 export function authBuckets(address: string, presentedKeyHashHex?: string): string[] {
-  const out = address === 'unknown' ? [] : [`addr:${address}`];
+  const out = address === 'unknown' ? [] : [`addr:${addressBucket(address)}`];
   if (presentedKeyHashHex) out.push(`key:${presentedKeyHashHex}`);
   return out;
 }

@@ -163,8 +163,8 @@ const regulatorStatements = accountStatements('regulators');
 export const regulatorAccounts: PasswordAccounts<RegulatorPrincipal> = {
   auditKind: 'regulator',
   actorPrefix: 'regulator',
-  async countAttempt(q, email, now) {
-    const [row] = await q`update regulators set ${regulatorStatements.countSet(q, now)}
+  async countAttempt(q, email, now, idle) {
+    const [row] = await q`update regulators set ${regulatorStatements.countSet(q, now, idle)}
       where lower(email) = lower(${email}) and disabled_at is null and password_hash is not null
       returning id, name, email, password_hash, failed_attempts, locked_until`;
     if (!row) return undefined;

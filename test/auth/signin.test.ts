@@ -80,6 +80,30 @@ describe('lockout under parallel guesses (item 3)', () => {
       expect((await postSignIn(s.ctx, a, a.email, PASSWORD, address)).status).toBe(429);
     },
   );
+
+  it.each(['/dashboard', '/regulator'])(
+    '%s: guesses from many IPv6 addresses of one /64 share its limit (5); another /64 is not refused',
+    async (prefix) => {
+      const a = area(prefix);
+      const net = prefix === '/dashboard' ? '2001:db8:13:1' : '2001:db8:13:2';
+      const statuses: number[] = [];
+      for (let i = 1; i <= 7; i++)
+        statuses.push(
+          (
+            await postSignIn(
+              s.ctx,
+              a,
+              `v6guess${i}@guess.test`,
+              'wrong password!',
+              `${net}::${i.toString(16)}`,
+            )
+          ).status,
+        );
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      const other = await postSignIn(s.ctx, a, 'v6other@guess.test', 'wrong password!', `${net}1::1`);
+      expect(other.status).toBe(401);
+    },
+  );
 });
 
 describe('no account discovery by timing (item 4)', () => {
@@ -296,5 +320,134 @@ describe('no account discovery by lockout (session 6)', () => {
       where email = ${a.email}`;
     expect((await postSignIn(s.ctx, a, email, 'wrong password!')).status).toBe(401);
     expect((await postSignIn(s.ctx, a, a.email, 'wrong password!')).status).toBe(401);
+  });
+});
+
+describe('idle counters start again, and unknown ones are deleted (session 6 review)', () => {
+  let s: SignInContext;
+  beforeAll(async () => {
+    s = await signInContext({
+      AUTH_FAILURES_PER_ADDRESS: '1000',
+      DASHBOARD_LOCKOUT_MINUTES: '15',
+      REGULATOR_LOCKOUT_MINUTES: '15',
+    });
+  });
+  afterAll(() => s?.ctx.close());
+
+  /** Moves every last attempt (accounts and unknown emails alike) `minutes` into the past. */
+  async function wait(minutes: number) {
+    const sql = s.ctx.db.sql;
+    const back = sql`last_attempt_at = last_attempt_at - ${minutes} * interval '1 minute'`;
+    await sql`update merchant_users set ${back} where last_attempt_at is not null`;
+    await sql`update regulators set ${back} where last_attempt_at is not null`;
+    await sql`update sign_in_unknown set ${back}`;
+  }
+  const wrong = async (a: Area, email: string, n: number) => {
+    const statuses: number[] = [];
+    for (let k = 0; k < n; k++) statuses.push((await postSignIn(s.ctx, a, email, `wrong ${k}`)).status);
+    return statuses;
+  };
+  /** A fresh real account in the area (the seeded ones are shared by the tests). */
+  async function freshAccount(a: Area, tag: string): Promise<string> {
+    const sql = s.ctx.db.sql;
+    const email = `${tag}@${a.table === 'merchant_users' ? 'guarded' : 'afm'}.test`;
+    if (a.table === 'merchant_users') {
+      await sql`insert into merchant_users (id, merchant_id, email, password_hash)
+        select ${`usr_${tag.padEnd(24, '0')}`}, merchant_id, ${email}, password_hash
+        from merchant_users where email = ${a.email}`;
+    } else {
+      await sql`insert into regulators (id, name, email, password_hash)
+        select ${`reg_${tag.padEnd(24, '0')}`}, ${tag}, ${email}, password_hash
+        from regulators where email = ${a.email}`;
+    }
+    return email;
+  }
+
+  it.each([0, 1])(
+    'area %i: 4 wrong, a wait longer than the lockout window, then wrong again: the count restarted, for a real and an unknown email alike',
+    async (i) => {
+      const a = s.areas[i]!;
+      const real = await freshAccount(a, `idler${i}`);
+      const unknown = `idler${i}@nowhere.test`;
+      expect(await wrong(a, real, 4)).toEqual([401, 401, 401, 401]);
+      expect(await wrong(a, unknown, 4)).toEqual([401, 401, 401, 401]);
+      await wait(16);
+      // Counted from zero again: four more are answered 401, the fifth locks.
+      const after = await wrong(a, real, 5);
+      expect(after).toEqual([401, 401, 401, 401, 423]);
+      expect(await wrong(a, unknown, 5)).toEqual(after);
+      // The lock holds against the right password too.
+      expect((await postSignIn(s.ctx, a, real, PASSWORD)).status).toBe(423);
+    },
+  );
+
+  it.each([0, 1])(
+    'area %i: a wait shorter than the window carries the count on, for a real and an unknown email alike',
+    async (i) => {
+      const a = s.areas[i]!;
+      const real = await freshAccount(a, `pauser${i}`);
+      const unknown = `pauser${i}@nowhere.test`;
+      expect(await wrong(a, real, 4)).toEqual([401, 401, 401, 401]);
+      expect(await wrong(a, unknown, 4)).toEqual([401, 401, 401, 401]);
+      await wait(14);
+      expect(await wrong(a, real, 1)).toEqual([423]);
+      expect(await wrong(a, unknown, 1)).toEqual([423]);
+    },
+  );
+
+  it.each([0, 1])(
+    'area %i: 30 parallel guesses at counters that went idle at 4: one restart, at most 5 hashed, at most 4 answered 401',
+    async (i) => {
+      const a = s.areas[i]!;
+      for (const email of [await freshAccount(a, `racer${i}`), `racer${i}@nowhere.test`]) {
+        expect(await wrong(a, email, 4)).toEqual([401, 401, 401, 401]);
+        await wait(16);
+        const before = s.kdf.calls.length;
+        const statuses = (
+          await Promise.all(Array.from({ length: 30 }, (_, j) => postSignIn(s.ctx, a, email, `guess #${j}`)))
+        ).map((r) => r.status);
+        expect(s.kdf.calls.length - before).toBeLessThanOrEqual(5);
+        expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(4);
+        expect(statuses.filter((x) => x === 423).length).toBeGreaterThanOrEqual(26);
+        expect(statuses.every((x) => x === 401 || x === 423)).toBe(true);
+      }
+    },
+  );
+
+  it('unknown counters idle past the window are deleted in batches by later attempts; running ones stay', async () => {
+    const sql = s.ctx.db.sql;
+    const [dash, reg] = s.areas;
+    await sql`delete from sign_in_unknown`;
+    const rows = (area: string, n: number, tag: string, lastAgo: string, lockedFor: string | null) =>
+      sql`insert into sign_in_unknown (area, email_digest, failed_attempts, locked_until, last_attempt_at)
+        select ${area}, ${tag} || g, 1,
+          case when ${lockedFor}::interval is null then null else now() + ${lockedFor}::interval end,
+          now() - ${lastAgo}::interval
+        from generate_series(1, ${n}) g`;
+    await rows('dashboard_user', 250, 'idle-', '16 minutes', null);
+    await rows('dashboard_user', 3, 'idle-lock-over-', '20 minutes', '-5 minutes');
+    await rows('dashboard_user', 5, 'recent-', '10 minutes', null);
+    await rows('dashboard_user', 4, 'locked-', '16 minutes', '5 minutes');
+    await rows('regulator', 7, 'other-area-', '16 minutes', null);
+    const count = async (like: string) => {
+      const [r] = await sql<{ n: number }[]>`select count(*)::int as n from sign_in_unknown
+        where email_digest like ${like}`;
+      return r!.n;
+    };
+    // One attempt (at a real account, which adds no row) deletes one batch.
+    expect((await postSignIn(s.ctx, dash, dash.email, PASSWORD)).status).toBe(303);
+    expect(await count('idle-%')).toBe(253 - 100); // 'idle-' and 'idle-lock-over-' rows
+    // An unknown email's attempts delete too; a few attempts and every idle row is gone.
+    await wrong(dash, 'sweeper@nowhere.test', 3);
+    expect(await count('idle-%')).toBe(0);
+    expect(await count('recent-%')).toBe(5);
+    expect(await count('locked-%')).toBe(4);
+    // Each area's own window: the regulator rows go on the console's next attempt.
+    expect(await count('other-area-%')).toBe(7);
+    await wrong(reg, 'sweeper@nowhere.test', 1);
+    expect(await count('other-area-%')).toBe(0);
+    // What is left: the live counters only, and the sweeper's own.
+    const [left] = await sql<{ n: number }[]>`select count(*)::int as n from sign_in_unknown`;
+    expect(left!.n).toBe(5 + 4 + 2);
   });
 });
