@@ -137,7 +137,15 @@ function describeDatabaseError(err: unknown, config: Config): unknown {
   }
   const code = (err as { code?: unknown } | null)?.code;
   // ENOENT, EACCES: a Unix-domain socket (`?host=/dir`) that is not there, or not ours.
-  const connectCodes = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'ENOENT', 'EACCES'];
+  const connectCodes = [
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EHOSTUNREACH',
+    'ETIMEDOUT',
+    'CONNECT_TIMEOUT',
+    'ENOENT',
+    'EACCES',
+  ];
   const authCodes = ['28P01', '28000', '3D000'];
   if (config.DATABASE_URL && typeof code === 'string' && [...connectCodes, ...authCodes].includes(code)) {
     // Host, port and database only: the URL may carry a password.

@@ -58,7 +58,9 @@ export function socketPathIn(socketDir: string): { path: string } | { reason: st
   const path = join(socketDir, SOCKET_NAME);
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH_BYTES)
-    return { reason: `its socket path ${path} would be ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit` };
+    return {
+      reason: `its socket path ${path} would be ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit`,
+    };
   return { path };
 }
 

@@ -92,7 +92,14 @@ describe.skipIf(usingRealPostgres()).each([
     }
     // What a process that can reach it would try: no password, or a guess.
     for (const pass of ['', 'guess']) {
-      const sql = postgres({ ...where, user: 'postgres', pass, database: 'postgres', max: 1, connect_timeout: 5 });
+      const sql = postgres({
+        ...where,
+        user: 'postgres',
+        pass,
+        database: 'postgres',
+        max: 1,
+        connect_timeout: 5,
+      });
       try {
         await expect(sql`select count(*) from merchants`).rejects.toMatchObject({ code: '28P01' });
       } finally {

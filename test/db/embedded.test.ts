@@ -94,7 +94,10 @@ describe.skipIf(process.platform === 'win32')('the embedded database’s socket'
     expect(plan).toMatchObject({ reason: expect.stringMatching(/over the 10[37]-byte limit/) });
     const db = await open(dataDir);
     try {
-      expect(db.address).toMatchObject({ port: expect.any(Number), reason: expect.stringContaining('bytes') });
+      expect(db.address).toMatchObject({
+        port: expect.any(Number),
+        reason: expect.stringContaining('bytes'),
+      });
       const rec = JSON.parse(readFileSync(join(dataDir, SOCKET_FILE), 'utf8')) as Record<string, unknown>;
       expect(Object.keys(rec).sort()).toEqual(['password', 'pid', 'port']);
       expect(db.url).toContain('@127.0.0.1:');
@@ -112,7 +115,9 @@ describe.skipIf(process.platform === 'win32')('the embedded database’s socket'
 
 describe('unixSocketOf (libpq’s ?host=/dir in a URL)', () => {
   it('takes the directory and the port into the socket path and drops the parameter', () => {
-    expect(unixSocketOf('postgres://u:p%40ss@localhost:5433/db?host=%2Fvar%2Frun%2Fpg&sslmode=disable')).toEqual({
+    expect(
+      unixSocketOf('postgres://u:p%40ss@localhost:5433/db?host=%2Fvar%2Frun%2Fpg&sslmode=disable'),
+    ).toEqual({
       url: 'postgres://u:p%40ss@localhost:5433/db?sslmode=disable',
       path: '/var/run/pg/.s.PGSQL.5433',
     });
