@@ -171,13 +171,14 @@ export async function startEmbeddedDatabase(options: {
     throw err;
   }
   // A throwaway instance has no data directory: its socket goes in a private temporary one.
-  const socketDir = memory ? mkdtempSync(join(tmpdir(), 'alatau-pg-')) : resolve(options.dataDir, SOCKET_DIR);
+  let socketDir = resolve(options.dataDir, SOCKET_DIR);
   const dropSocketDir = () => {
     if (memory) rmSync(socketDir, { recursive: true, force: true });
   };
   let server: Awaited<ReturnType<typeof servePglite>>;
   let fallback: string | undefined;
   try {
+    if (memory) socketDir = mkdtempSync(join(tmpdir(), 'alatau-pg-'));
     const serve = (where: { path: string } | { port: 0 }) =>
       servePglite(db, {
         ...where,
