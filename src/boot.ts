@@ -19,6 +19,11 @@ export interface Database {
   readonly embedded: boolean;
   /** The pid of the process whose embedded database this is (`share`), when not this one. */
   readonly sharedFrom?: number;
+  /**
+   * Set when this process's embedded database is served on a loopback port, which any local user can
+   * reach, instead of its owner-only socket: why, for the start output.
+   */
+  readonly onTcpBecause?: string;
   close(): Promise<void>;
 }
 
@@ -63,6 +68,7 @@ export async function openDatabase(config: Config, opts: OpenDatabaseOptions = {
     url,
     embedded: onEmbedded,
     ...(sharedFrom !== undefined ? { sharedFrom } : {}),
+    ...(embedded && 'port' in embedded.address ? { onTcpBecause: embedded.address.reason } : {}),
     async close() {
       await sql.end({ timeout: 5 });
       await embedded?.stop();

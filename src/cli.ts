@@ -136,14 +136,24 @@ function describeDatabaseError(err: unknown, config: Config): unknown {
     );
   }
   const code = (err as { code?: unknown } | null)?.code;
-  const connectCodes = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'CONNECT_TIMEOUT'];
+  // ENOENT, EACCES: a Unix-domain socket (`?host=/dir`) that is not there, or not ours.
+  const connectCodes = [
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EHOSTUNREACH',
+    'ETIMEDOUT',
+    'CONNECT_TIMEOUT',
+    'ENOENT',
+    'EACCES',
+  ];
   const authCodes = ['28P01', '28000', '3D000'];
   if (config.DATABASE_URL && typeof code === 'string' && [...connectCodes, ...authCodes].includes(code)) {
     // Host, port and database only: the URL may carry a password.
     let where = 'DATABASE_URL';
     try {
       const u = new URL(config.DATABASE_URL);
-      where = `${u.hostname}:${u.port || '5432'}${u.pathname} (DATABASE_URL)`;
+      const host = u.searchParams.get('host')?.startsWith('/') ? u.searchParams.get('host') : u.hostname;
+      where = `${host}:${u.port || '5432'}${u.pathname} (DATABASE_URL)`;
     } catch {}
     const why = err instanceof Error ? err.message : String(err);
     return new CliDatabaseError(`cannot use PostgreSQL at ${where}: ${why}`, err);

@@ -95,6 +95,9 @@ async function main() {
       'database',
       db.embedded ? `embedded PostgreSQL in ${base.DATA_DIR}` : 'PostgreSQL from DATABASE_URL',
     );
+    // Once, at start: the database is on a port any local user can reach (still behind its secret).
+    if (db.onTcpBecause)
+      progress('database', `on a loopback port, not a socket only you can reach: ${db.onTcpBecause}`);
     try {
       const applied = await migrate(db.sql);
       progress('migrations', applied.length ? `${applied.length} applied` : 'up to date');

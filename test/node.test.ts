@@ -3,7 +3,7 @@
 // And chains started after the gateway are picked up without a restart.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -138,6 +138,15 @@ describe('npm start', () => {
     expect(gw.out).toMatch(/migrations/);
     expect(gw.out).toMatch(/chains .*anvil: started/);
     expect(gw.out).toMatch(/ready .*listening/);
+    // The database is on its owner-only Unix socket, not on a port: no fallback was announced.
+    expect(gw.out).not.toMatch(/loopback port/);
+    const socketPath = join(dataDir, 'run', '.s.PGSQL.5432');
+    expect(statSync(socketPath).isSocket()).toBe(true);
+    expect(statSync(socketPath).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'run')).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(readFileSync(join(dataDir, 'pg.socket.json'), 'utf8'))).toMatchObject({
+      path: socketPath,
+    });
 
     const sandbox = JSON.parse(readFileSync(join(dataDir, 'sandbox.json'), 'utf8'));
     expect(sandbox.owner).toMatchObject({ by: 'npm start', pid: gw.child.pid });
@@ -178,7 +187,35 @@ describe('npm start', () => {
     expect(gw.child.exitCode).toBe(0);
     expect(processesUsing(dataDir)).toEqual([]);
     expect(readdirSync(dataDir)).not.toContain('pg.socket.json');
+    expect(readdirSync(join(dataDir, 'run'))).toEqual([]);
   }, 420_000);
+
+  it('a DATA_DIR too deep for a socket path: the database goes on loopback TCP, said once, and the CLI still gets in', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'alatau-deep-'));
+    dirs.push(base);
+    const dataDir = join(base, 'a-rather-long-directory-name'.repeat(4));
+    mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    const gw = start('src/node.ts', env(dataDir, port, { SANDBOX_CHAINS: 'false' }));
+    await ready(`http://127.0.0.1:${port}`, gw);
+    expect(
+      gw.out.match(/database .*on a loopback port, not a socket only you can reach: .*bytes/g),
+    ).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(dataDir, 'pg.socket.json'), 'utf8'))).toMatchObject({
+      port: expect.any(Number),
+    });
+    const cli = await run('src/cli.ts', env(dataDir, port), [
+      'merchant',
+      'create',
+      '--name',
+      'Deep',
+      '--json',
+    ]);
+    expect(cli.code, cli.out).toBe(0);
+    await stop(gw);
+    expect(gw.child.exitCode).toBe(0);
+    expect(readdirSync(dataDir)).not.toContain('pg.socket.json');
+  }, 300_000);
 
   it('Ctrl-C in the middle of the start stops the chains started so far, and the next start works', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'alatau-interrupted-'));

@@ -19,9 +19,30 @@ export interface SqlOptions {
   readonly onStatement?: (statement: string) => void;
 }
 
+/**
+ * A Unix-domain socket named as libpq names one, `?host=/dir` (the socket `/dir/.s.PGSQL.<port>`):
+ * the embedded database's URL, or an operator's for a local PostgreSQL. postgres.js reads `host` only
+ * from its options, and would send a `host` query parameter to the server as a setting.
+ */
+export function unixSocketOf(url: string): { url: string; path: string } | undefined {
+  if (!url.includes('host=')) return undefined;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const dir = u.searchParams.get('host');
+  if (!dir?.startsWith('/')) return undefined;
+  u.searchParams.delete('host');
+  return { url: u.toString(), path: `${dir.replace(/\/+$/, '')}/.s.PGSQL.${u.port || '5432'}` };
+}
+
 export function createSql(url: string, options: SqlOptions = {}): Sql {
   const fetchTypes = options.fetchTypes ?? true;
-  const sql = postgres(url, {
+  const socket = unixSocketOf(url);
+  const sql = postgres(socket?.url ?? url, {
+    ...(socket ? { path: socket.path } : {}),
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     idle_timeout: 30,

@@ -1,21 +1,74 @@
-// The embedded default: PGlite (PostgreSQL in WASM) with its data under DATA_DIR, served on a loopback
-// port by pglite-socket so the very same postgres.js code path runs against it.
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The embedded default: PGlite (PostgreSQL in WASM) with its data under DATA_DIR, served by our own
+// PostgreSQL-protocol server (pg-socket.ts) so the very same postgres.js code path runs against it.
+// It listens on a Unix-domain socket in DATA_DIR/run (mode 0700): only the data directory's owner can
+// connect at all. Where that cannot be (a DATA_DIR too deep for a socket path, Windows) it listens
+// on a loopback port instead, which any local user can reach, and says so.
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { newSocketPassword, servePglite } from './pg-socket';
 import { initFromTemplate } from './pglite-template';
 
 /**
  * Where a running process's embedded database can be reached, and the secret it asks for:
- * `{ "port", "pid", "password" }` under DATA_DIR, readable by the directory's owner only.
+ * `{ "path" | "port", "pid", "password" }` under DATA_DIR, readable by the directory's owner only.
  */
 export const SOCKET_FILE = 'pg.socket.json';
 
+/** The directory under DATA_DIR (mode 0700) that holds the database's Unix-domain socket. */
+export const SOCKET_DIR = 'run';
+
+/**
+ * The socket file is named as PostgreSQL names its own (`.s.PGSQL.<port>`), so a client given the
+ * directory as its host (libpq's `host=/dir`, postgres.js's `host`/`path`) finds it: psql can too.
+ */
+export const SOCKET_PORT = 5432;
+const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
+
+/**
+ * A socket path's limit, sockaddr_un's sun_path less its NUL: 108 bytes on Linux, 104 on macOS and
+ * the BSDs. Node does not refuse a longer path: it silently binds a truncated one.
+ */
+const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
+
+/** Where the embedded database is served: its socket, or a loopback port and why not a socket. */
+export type EmbeddedAddress = { readonly path: string } | { readonly port: number; readonly reason: string };
+
 export interface EmbeddedDatabase {
   readonly url: string;
+  readonly address: EmbeddedAddress;
   stop(): Promise<void>;
+}
+
+/** The socket's path in `socketDir`, or why there can be none (then the database goes on TCP). */
+export function socketPathIn(socketDir: string): { path: string } | { reason: string } {
+  if (process.platform === 'win32') return { reason: 'Windows has no Unix-domain sockets for Node' };
+  const path = join(socketDir, SOCKET_NAME);
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_SOCKET_PATH_BYTES)
+    return {
+      reason: `its socket path ${path} would be ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit`,
+    };
+  return { path };
+}
+
+/** DATA_DIR/run, made (or made again) the owner's only; a symlink or a file there is refused. */
+function ownerOnlyDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+  chmodSync(dir, 0o700);
 }
 
 /** Another live process has this data directory open (PGlite itself does not lock it). */
@@ -117,27 +170,57 @@ export async function startEmbeddedDatabase(options: {
     unlock();
     throw err;
   }
-  // Port 0: the OS picks a free port at listen time, so there is no race with other processes.
+  // A throwaway instance has no data directory: its socket goes in a private temporary one.
+  let socketDir = resolve(options.dataDir, SOCKET_DIR);
+  const dropSocketDir = () => {
+    if (memory) rmSync(socketDir, { recursive: true, force: true });
+  };
   let server: Awaited<ReturnType<typeof servePglite>>;
+  let fallback: string | undefined;
   try {
-    server = await servePglite(db, {
-      host: '127.0.0.1',
-      port: 0,
-      password: newSocketPassword(),
-      maxConnections: options.maxConnections + CLI_CONNECTIONS,
-    });
+    if (memory) socketDir = mkdtempSync(join(tmpdir(), 'alatau-pg-'));
+    const serve = (where: { path: string } | { port: 0 }) =>
+      servePglite(db, {
+        ...where,
+        host: '127.0.0.1',
+        password: newSocketPassword(),
+        maxConnections: options.maxConnections + CLI_CONNECTIONS,
+      });
+    const socket = socketPathIn(socketDir);
+    if ('path' in socket) {
+      ownerOnlyDir(socketDir);
+      // We hold the data directory's lock: a socket file still there is a dead process's.
+      rmSync(socket.path, { force: true });
+      try {
+        server = await serve({ path: socket.path });
+      } catch (err) {
+        // A file system without sockets (some network and VM shares): TCP, said so.
+        fallback = `it could not listen on ${socket.path} (${(err as NodeJS.ErrnoException).code ?? err})`;
+        server = await serve({ port: 0 });
+      }
+    } else {
+      fallback = socket.reason;
+      // Port 0: the OS picks a free port at listen time, so there is no race with other processes.
+      server = await serve({ port: 0 });
+    }
   } catch (err) {
     await db.close();
+    dropSocketDir();
     unlock();
     throw err;
   }
-  const unpublish = memory ? () => {} : publishSocket(resolve(options.dataDir), server.port, server.password);
+  const bound = server.address;
+  const address: EmbeddedAddress =
+    'path' in bound ? { path: bound.path } : { port: bound.port, reason: fallback ?? 'asked for' };
+  const unpublish = memory ? () => {} : publishSocket(resolve(options.dataDir), address, server.password);
   return {
-    url: embeddedUrl(server.port, server.password),
+    url: embeddedUrl(address, server.password),
+    address,
     async stop() {
       unpublish();
-      await server.stop();
+      await server.stop(); // closing the server removes its socket file
       await db.close();
+      dropSocketDir();
       unlock();
     },
   };
@@ -146,16 +229,27 @@ export async function startEmbeddedDatabase(options: {
 /** Connections beyond the gateway's pool: CLIs run beside it. */
 const CLI_CONNECTIONS = 8;
 
-const embeddedUrl = (port: number, password: string) =>
-  `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres?sslmode=disable`;
+/**
+ * A socket is named in the URL as libpq names one: the directory as the `host` parameter (createSql
+ * passes it to postgres.js, whose URL parser does not read it), with the port in the file's name.
+ */
+const embeddedUrl = (address: { path: string } | { port: number }, password: string) => {
+  const auth = `postgres:${encodeURIComponent(password)}`;
+  if ('path' in address) {
+    const dir = encodeURIComponent(dirname(address.path));
+    return `postgres://${auth}@localhost:${SOCKET_PORT}/postgres?host=${dir}&sslmode=disable`;
+  }
+  return `postgres://${auth}@127.0.0.1:${address.port}/postgres?sslmode=disable`;
+};
 
 /** Tells other processes (the CLI) where this process serves the data directory's database. */
-function publishSocket(dataDir: string, port: number, password: string): () => void {
+function publishSocket(dataDir: string, address: EmbeddedAddress, password: string): () => void {
   const file = join(dataDir, SOCKET_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   // A new file ('wx'), so the mode applies (an existing one would keep its own); chmod for the umask.
   rmSync(tmp, { force: true });
-  writeFileSync(tmp, `${JSON.stringify({ port, pid: process.pid, password })}\n`, {
+  const where = 'path' in address ? { path: address.path } : { port: address.port };
+  writeFileSync(tmp, `${JSON.stringify({ ...where, pid: process.pid, password })}\n`, {
     mode: 0o600,
     flag: 'wx',
   });
@@ -172,9 +266,9 @@ function publishSocket(dataDir: string, port: number, password: string): () => v
   return remove;
 }
 
-function acceptsConnections(port: number, timeoutMs = 1_000): Promise<boolean> {
+function acceptsConnections(at: { path: string } | { port: number }, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((res) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect('path' in at ? { path: at.path } : { host: '127.0.0.1', port: at.port });
     const done = (ok: boolean) => {
       socket.destroy();
       res(ok);
@@ -187,14 +281,15 @@ function acceptsConnections(port: number, timeoutMs = 1_000): Promise<boolean> {
 
 /**
  * The database another live process (`npm start`) serves for this data directory, if any: its socket
- * file names a live process that also holds the directory's lock, and the port accepts connections.
+ * file names a live process that also holds the directory's lock, and its socket (or port) accepts
+ * connections.
  */
 export async function findRunningDatabase(
   dataDir: string,
 ): Promise<{ url: string; pid: number } | undefined> {
   if (dataDir.startsWith('memory://')) return undefined;
   const dir = resolve(dataDir);
-  let rec: { port?: unknown; pid?: unknown; password?: unknown };
+  let rec: { path?: unknown; port?: unknown; pid?: unknown; password?: unknown };
   let owner: number;
   try {
     rec = JSON.parse(readFileSync(join(dir, SOCKET_FILE), 'utf8')) as typeof rec;
@@ -202,12 +297,27 @@ export async function findRunningDatabase(
   } catch {
     return undefined;
   }
-  const { port, pid, password } = rec;
+  const { path, port, pid, password } = rec;
   if (typeof password !== 'string' || password.length === 0) return undefined;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  let at: { path: string } | { port: number };
+  if (path !== undefined) {
+    // The URL names the socket by its directory (see embeddedUrl): the file must have the usual name.
+    if (typeof path !== 'string' || !isAbsolute(path) || basename(path) !== SOCKET_NAME) return undefined;
+    if (!isSocket(path)) return undefined;
+    at = { path };
+  } else if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 65535) at = { port };
+  else return undefined;
   if (typeof pid !== 'number' || pid !== owner || pid === process.pid || !processAlive(pid)) return undefined;
-  if (!(await acceptsConnections(port))) return undefined;
-  return { url: embeddedUrl(port, password), pid };
+  if (!(await acceptsConnections(at))) return undefined;
+  return { url: embeddedUrl(at, password), pid };
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 export const embeddedDataDir = (dataDir: string): string => join(dataDir, 'pg');

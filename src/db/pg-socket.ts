@@ -5,13 +5,16 @@
 // unnamed portal. Here a client holds the session from its first message through the Sync (or
 // simple Query) that ends its batch, and for as long as a transaction it opened stays open.
 //
-// The port is on loopback, where any local process of any user can connect, and PGlite itself
-// checks no password: so this server does. A client proves it knows the secret (a random one per
+// It listens on a Unix-domain socket in a directory only the data directory's owner can enter, so no
+// other local user can even connect (and none can hold the connection cap with idle connections).
+// Where that is impossible it listens on a loopback port, which any local user can reach. Either
+// way PGlite itself checks no password: so this server does. A client proves it knows the secret (a random one per
 // start, published to the data directory's owner only, in DATA_DIR/pg.socket.json mode 0600) with
 // SCRAM-SHA-256 before a single byte reaches PGlite. Until then it may send only the startup packet
 // and the two SASL messages, small, within a few seconds; unknown message types are refused
 // rather than handed to PGlite; connections are capped.
 import { randomBytes } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import { SCRAM_MECHANISM, ScramExchange, type ScramVerifier, scramVerifier } from './scram';
@@ -56,9 +59,11 @@ const PASSWORD = 0x70; // p: SASLInitialResponse and SASLResponse
  */
 const DEFAULT_IDLE_HOLD_MS = 60_000;
 
+/** Where the server listens: a Unix-domain socket's path, or a loopback host and port. */
+export type PgSocketAddress = { readonly path: string } | { readonly host: string; readonly port: number };
+
 export interface PgSocketServer {
-  readonly host: string;
-  readonly port: number;
+  readonly address: PgSocketAddress;
   /** The secret a client must prove (as its password) before it reaches the database. */
   readonly password: string;
   stop(): Promise<void>;
@@ -139,7 +144,7 @@ class Connection {
     private readonly verifier: ScramVerifier,
     authDeadlineMs: number,
   ) {
-    socket.setNoDelay(true);
+    socket.setNoDelay(true); // a no-op on a Unix-domain socket
     this.authTimer = setTimeout(() => this.close(), authDeadlineMs);
     this.authTimer.unref?.();
     socket.on('data', (chunk: Buffer) => {
@@ -346,6 +351,12 @@ class Connection {
 }
 
 export interface ServePgliteOptions {
+  /**
+   * A Unix-domain socket to listen on instead of host:port. Its directory should be the owner's
+   * only; the socket file is made owner-only too. A file already there is an error (EADDRINUSE): the
+   * caller removes a stale one, holding whatever lock says it may.
+   */
+  readonly path?: string;
   readonly host?: string;
   /** 0 (the default): a free port chosen by the OS at listen time. */
   readonly port?: number;
@@ -361,7 +372,7 @@ export interface ServePgliteOptions {
 /** A secret for the socket: 32 random bytes, hex (safe in a URL's password). */
 export const newSocketPassword = (): string => randomBytes(32).toString('hex');
 
-/** Serves `db` on host:port to clients that know the password. */
+/** Serves `db` on a Unix-domain socket (`path`) or host:port to clients that know the password. */
 export async function servePglite(db: PGlite, opts: ServePgliteOptions = {}): Promise<PgSocketServer> {
   const host = opts.host ?? '127.0.0.1';
   const idleHoldMs = opts.idleHoldMs ?? DEFAULT_IDLE_HOLD_MS;
@@ -379,16 +390,30 @@ export async function servePglite(db: PGlite, opts: ServePgliteOptions = {}): Pr
   server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
+    const listening = () => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (opts.path !== undefined) server.listen({ path: opts.path }, listening);
+    else server.listen(opts.port ?? 0, host, listening);
   });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address for the database socket');
+  let address: PgSocketAddress;
+  if (opts.path !== undefined) {
+    try {
+      // The directory is the lock; the socket's own mode (from the umask) is made owner-only too.
+      chmodSync(opts.path, 0o600);
+    } catch (err) {
+      await new Promise<void>((r) => server.close(() => r()));
+      throw err;
+    }
+    address = { path: opts.path };
+  } else {
+    const bound = server.address();
+    if (bound === null || typeof bound === 'string') throw new Error('no address for the database socket');
+    address = { host, port: bound.port };
+  }
   return {
-    host,
-    port: address.port,
+    address,
     password,
     async stop() {
       for (const c of connections) c.close();

@@ -456,6 +456,15 @@ describe('migrate, help, configuration and database errors', () => {
     expect(r.stderr).not.toContain('hunter2');
   });
 
+  it('a DATABASE_URL naming a Unix socket that is not there is exit 1 naming its directory', async () => {
+    const r = await run(['audit', 'verify'], {
+      DATABASE_URL: 'postgres://ops:hunter2@localhost:5433/gw?host=%2Fnonexistent%2Frun',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot use PostgreSQL at /nonexistent/run:5433/gw');
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
   it('an embedded data directory held by another live process is exit 1 with what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'alatau-cli-busy-'));
     try {

@@ -1,7 +1,10 @@
 // The embedded database's socket server (src/db/pg-socket.ts) shared by the gateway and the CLI: the
 // session shared safely, and nobody reaches the database without the secret.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +22,13 @@ afterAll(async () => {
   await db.close();
 });
 
+/** The server above listens on loopback TCP (no `path`): its port. */
+const tcpPort = (): number => {
+  if (!('port' in server.address)) throw new Error('expected a TCP server');
+  return server.address.port;
+};
 const url = (password?: string) =>
-  `postgres://postgres${password === undefined ? '' : `:${password}`}@127.0.0.1:${server.port}/postgres`;
+  `postgres://postgres${password === undefined ? '' : `:${password}`}@127.0.0.1:${tcpPort()}/postgres`;
 
 function message(type: string, body: Buffer): Buffer {
   const b = Buffer.alloc(5 + body.length);
@@ -76,7 +84,7 @@ class Raw {
     }
   }
   static async open(): Promise<Raw> {
-    const socket = connect({ host: '127.0.0.1', port: server.port });
+    const socket = connect({ host: '127.0.0.1', port: tcpPort() });
     const raw = new Raw(socket);
     await new Promise((r, j) => socket.once('connect', r).once('error', j));
     return raw;
@@ -395,5 +403,36 @@ describe('hostile clients before authentication (review)', () => {
     } finally {
       await sql.end();
     }
+  });
+});
+
+describe('on a Unix-domain socket', () => {
+  it('listens on the path, owner-only, asks for the secret there too, and removes the file on stop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alatau-sock-'));
+    const path = join(dir, '.s.PGSQL.5432');
+    const other = await PGlite.create();
+    const onPath = await servePglite(other, { path });
+    try {
+      expect(onPath.address).toEqual({ path });
+      expect(statSync(path).isSocket()).toBe(true);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      const wrong = postgres({ path, user: 'postgres', pass: 'guess', database: 'postgres', max: 1 });
+      try {
+        await expect(wrong`select 1`).rejects.toMatchObject({ code: '28P01' });
+      } finally {
+        await wrong.end();
+      }
+      const right = postgres({ path, user: 'postgres', pass: onPath.password, database: 'postgres', max: 1 });
+      try {
+        expect((await right`select 5 as five`)[0]!.five).toBe(5);
+      } finally {
+        await right.end();
+      }
+    } finally {
+      await onPath.stop();
+      await other.close();
+    }
+    expect(() => statSync(path)).toThrow(/ENOENT/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

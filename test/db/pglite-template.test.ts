@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createSql } from '../../src/db/client';
 import { startEmbeddedDatabase } from '../../src/db/embedded';
 import { ensurePgliteTemplate, initFromTemplate, templatePath } from '../../src/db/pglite-template';
 
@@ -48,8 +49,7 @@ describe('PGlite template', () => {
     const dataDir = join(root, 'gateway');
     const db = await startEmbeddedDatabase({ dataDir, maxConnections: 3 });
     try {
-      const { default: postgres } = await import('postgres');
-      const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+      const sql = createSql(db.url, { max: 1 });
       await sql`create table t (v text)`;
       await sql`insert into t values ('kept')`;
       expect(await sql`select v from t`).toEqual([{ v: 'kept' }]);
@@ -60,8 +60,7 @@ describe('PGlite template', () => {
     // Reopened: what was written is there (the copy is a real cluster, not a view of the template).
     const again = await startEmbeddedDatabase({ dataDir, maxConnections: 3 });
     try {
-      const { default: postgres } = await import('postgres');
-      const sql = postgres(again.url, { max: 1, onnotice: () => {} });
+      const sql = createSql(again.url, { max: 1 });
       expect(await sql`select v from t`).toEqual([{ v: 'kept' }]);
       await sql.end();
     } finally {
