@@ -55,7 +55,10 @@ async function followToSettled(invoiceId: string, timeoutMs = 120_000): Promise<
     const s = (await res.json()) as CheckoutState;
     if (s.status !== last) console.log(`  invoice ${invoiceId}: ${s.status}`);
     last = s.status;
-    if (s.status === 'settled') return 0;
+    if (s.status === 'settled') {
+      await followWebhook(invoiceId);
+      return 0;
+    }
     if (s.status === 'expired' || s.status === 'invalid') return 1;
     for (const p of s.payments) {
       const id = parseOption(p.option);
@@ -73,6 +76,36 @@ async function followToSettled(invoiceId: string, timeoutMs = 120_000): Promise<
   }
   console.error(`invoice ${invoiceId} is still ${last} after ${timeoutMs / 1000} s; see ${url}`);
   return 1;
+}
+
+/**
+ * Once settled, waits for the invoice.settled webhook to reach the gateway's sandbox receiver (where
+ * the demo merchant's webhooks go), so README step 4 shows it on the first try: delivery runs in its
+ * own loop, a moment behind the state change. A merchant whose webhooks go elsewhere, or a gateway
+ * without the receiver (not sandbox), is not waited for; the payment is done either way.
+ */
+async function followWebhook(invoiceId: string, timeoutMs = 20_000): Promise<void> {
+  const url = `${gatewayUrl()}/sandbox/webhooks`;
+  const until = Date.now() + timeoutMs;
+  let tracked = false;
+  while (Date.now() < until) {
+    const res = await fetchGateway(fetch, url).catch(() => undefined);
+    if (!res?.ok) return;
+    const { received } = (await res.json()) as {
+      received: { type: string; invoiceId: string; verified: boolean }[];
+    };
+    const settled = received.find((r) => r.type === 'invoice.settled' && r.invoiceId === invoiceId);
+    if (settled) {
+      const how = settled.verified ? 'signature verified' : 'signature NOT verified';
+      console.log(`  webhook invoice.settled received by ${url} (${how})`);
+      return;
+    }
+    // Only an invoice whose merchant sends here is waited for (its invoice.created arrived here).
+    tracked ||= received.some((r) => r.invoiceId === invoiceId);
+    if (!tracked && Date.now() > until - timeoutMs / 2) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  console.log(`  webhook invoice.settled has not reached ${url} yet; the dashboard lists its deliveries`);
 }
 
 async function main(argv: string[]): Promise<number> {
