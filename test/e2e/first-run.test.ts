@@ -5,7 +5,9 @@
 // Nothing the README does not do: no receiver of the test's own (the demo merchant's webhooks go to the
 // gateway's sandbox receiver, which step 4 reads). The one liberty: the gateway gets a free port through
 // PORT (the README's way), so the README's fixed 127.0.0.1:8787 is replaced by it in the parsed commands.
-// DATABASE_URL, when set, is passed on: the same walk on PostgreSQL.
+// DATABASE_URL, when set, names a PostgreSQL server: the walk then runs on a new, empty database of
+// its own there (never the server's own databases, which CI's later runs on this machine would find
+// seeded, the banner then not shown).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyDatabase } from '../helpers/db';
 import { readmeCommands } from '../helpers/readme';
 import { launchChromium, plain, skipBrowser } from './browser';
 
@@ -32,6 +35,7 @@ function freePort(): Promise<number> {
 }
 
 let dataDir: string;
+let database: { url: string; drop(): Promise<void> } | undefined;
 let gateway: ChildProcess | undefined;
 let output = '';
 let browser: Browser;
@@ -42,10 +46,21 @@ describe.skipIf(skipBrowser)("the README's first run", () => {
     browser = await launchChromium();
     dataDir = await mkdtemp(path.join(tmpdir(), 'alatau-first-run-'));
     port = await freePort();
-    // "npm start", as the README says; only the port and the data directory are the test's own.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    };
+    delete env['DATABASE_URL'];
+    if (process.env['DATABASE_URL']) {
+      database = await emptyDatabase(process.env['DATABASE_URL']);
+      env['DATABASE_URL'] = database.url;
+    }
+    // "npm start", as the README says; only the port, the data directory (and database) are the test's own.
     gateway = spawn('npm', ['start'], {
       cwd: ROOT,
-      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -71,6 +86,7 @@ describe.skipIf(skipBrowser)("the README's first run", () => {
       await new Promise((r) => gateway!.once('exit', r));
     }
     await browser?.close();
+    await database?.drop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -18,25 +18,38 @@ export interface TestDatabase {
 
 export const usingRealPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
 
+/**
+ * A new, empty database on the PostgreSQL server of `adminUrl` (nothing migrated), for a process the
+ * test starts itself; the server's own databases are never written to.
+ */
+export async function emptyDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `alatau_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
 export async function freshDatabase(opts: { max?: number } = {}): Promise<TestDatabase> {
   const max = opts.max ?? 10;
   const adminUrl = process.env.DATABASE_URL;
   if (adminUrl) {
-    const name = `alatau_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    const u = new URL(adminUrl);
-    u.pathname = `/${name}`;
-    const url = u.toString();
-    const sql = createSql(url, { max });
+    const empty = await emptyDatabase(adminUrl);
+    const sql = createSql(empty.url, { max });
     await migrate(sql);
     return {
       sql,
-      url,
+      url: empty.url,
       async close() {
         await sql.end({ timeout: 5 });
-        await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-        await admin.end({ timeout: 5 });
+        await empty.drop();
       },
     };
   }
