@@ -15,6 +15,10 @@ import { cliRunner } from './helpers';
 const ROOT = join(import.meta.dirname, '..', '..');
 // Embedded mode only: with DATABASE_URL set (the real-PostgreSQL pass) nothing here would differ, so
 // that pass skips it rather than run it twice.
+if (usingRealPostgres())
+  console.warn(
+    '[skip] CLI beside a running gateway skipped: it is about the embedded database socket, and DATABASE_URL is set (CI runs it in its embedded pass)',
+  );
 
 type Rec = { path?: string; port?: number; pid: number; password: string };
 
