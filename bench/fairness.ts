@@ -38,6 +38,7 @@ import { openBenchDatabase } from './lib/database';
 import { envNumber, ms, ratioOf } from './lib/format';
 import { type LatencySummary, summariseLatencies } from './lib/latency';
 import type { Bench, BenchOutcome } from './lib/types';
+import { startArrivalReceiver } from './lib/webhook-arrivals';
 
 export const FAIRNESS_RATIO_GOAL = 1.2;
 const DEAD_ENDPOINTS = 16;
@@ -65,37 +66,6 @@ export interface FairnessResult {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A receiver noting when each (invoice, type) first arrived. */
-async function startArrivals() {
-  const first = new Map<string, number>();
-  const server = createServer((req, res) => {
-    const arrived = Date.now();
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          type?: string;
-          data?: { invoice?: { id?: string } };
-        };
-        const key = `${body.data?.invoice?.id}\n${body.type}`;
-        if (!first.has(key)) first.set(key, arrived);
-      } catch {}
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-    at: (invoiceId: string, type: string) => first.get(`${invoiceId}\n${type}`),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** A server that reads each request and never answers it. */
 async function startBlackHole() {
@@ -186,7 +156,7 @@ export async function benchFairness(
       mode: 'test',
       xpubs: { 'bitcoin-regtest': randomTpub() },
     });
-    const arrivals = await startArrivals();
+    const arrivals = await startArrivalReceiver();
     closers.push(() => arrivals.close());
     await createEndpoint(endpointDeps, a.id, { url: arrivals.url });
     const hole = await startBlackHole();

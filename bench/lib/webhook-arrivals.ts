@@ -18,11 +18,8 @@ export interface WebhookArrivals {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function startWebhookArrivals(
-  services: Services,
-  merchantId: string,
-  opts: { events: readonly EventType[]; tickIntervalMs: number },
-): Promise<WebhookArrivals> {
+/** A local receiver noting when each (invoice id, event type) first arrived; answers 204. */
+export async function startArrivalReceiver() {
   const first = new Map<string, number>();
   let received = 0;
   const server = createServer((req, res) => {
@@ -43,11 +40,29 @@ export async function startWebhookArrivals(
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    at: (invoiceId: string, type: string) => first.get(`${invoiceId}\n${type}`),
+    /** Deliveries received, duplicates included. */
+    received: () => received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function startWebhookArrivals(
+  services: Services,
+  merchantId: string,
+  opts: { events: readonly EventType[]; tickIntervalMs: number },
+): Promise<WebhookArrivals> {
+  const receiver = await startArrivalReceiver();
   await createEndpoint(
     { sql: services.sql, secretBox: services.secretBox, urlCheck: { allowPrivate: true } },
     merchantId,
-    { url: `http://127.0.0.1:${port}/hooks`, events: opts.events },
+    { url: receiver.url, events: opts.events },
   );
 
   let ticking = true;
@@ -59,15 +74,14 @@ export async function startWebhookArrivals(
     }
   })();
   return {
-    at: (invoiceId, type) => first.get(`${invoiceId}\n${type}`),
+    at: receiver.at,
     get received() {
-      return received;
+      return receiver.received();
     },
     async stop() {
       ticking = false;
       await loop;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await receiver.close();
     },
   };
 }
