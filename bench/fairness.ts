@@ -138,6 +138,10 @@ export async function benchFairness(
       NETWORK_MODE: 'sandbox',
       LOG_LEVEL: 'silent',
       LITECOIN_REGTEST_RPC_URL: node.rpcUrl,
+      // The dead-hooks merchant's network must be watched for its option to be offered at all; a
+      // node nobody answers, with no retries, costs both phases the same.
+      BITCOIN_REGTEST_RPC_URL: 'http://u:p@127.0.0.1:9',
+      UTXO_RETRIES: '0',
       WEBHOOK_ENCRYPTION_KEY: generateEncryptionKey(),
       WEBHOOK_ALLOW_PRIVATE: 'true',
     });
