@@ -66,7 +66,12 @@ export async function benchUtxoDetection(
     await migrate(sql);
     const wallet = await ensureWallet(node.rpc, 'bench');
     await fundWallet(node.rpc, wallet, 200);
-    const config = loadConfig({ NETWORK_MODE: 'sandbox', LOG_LEVEL: 'silent' });
+    // The node is named in the config as well: options are offered only on watched networks.
+    const config = loadConfig({
+      NETWORK_MODE: 'sandbox',
+      LOG_LEVEL: 'silent',
+      LITECOIN_REGTEST_RPC_URL: node.rpcUrl,
+    });
     const services = createServices(config, sql, {
       logger: silentLogger,
       rates: createRatesService({ sources: [createFixedSource()], maxAgeMs: 600_000, cacheTtlMs: 600_000 }),
