@@ -31,8 +31,15 @@ describe('sandbox EVM chain', () => {
     ctx.app.request(String(input), init)) as typeof fetch;
 
   beforeAll(async () => {
+    // Once seen (1 CI run in 5, PostgreSQL pass) to hang until the hook timed out: say where it is.
+    let step = 'starting anvil and preparing the chain';
+    const slow = setTimeout(
+      () => console.warn(`[slow] sandbox EVM set-up still ${step} after 60 s; its log: ${lines.join(' | ')}`),
+      60_000,
+    );
     port = await freePort();
     sandbox = await startSandboxEvm({ dataDir, port, blockTime: null, log: (l) => lines.push(l) });
+    step = 'creating the test context';
     // What `npm start` would read: sandbox.json and the generated signer key under DATA_DIR.
     const config = withSandboxEvm(loadConfig({ NETWORK_MODE: 'sandbox', DATA_DIR: dataDir }));
     for (const s of [
@@ -47,8 +54,11 @@ describe('sandbox EVM chain', () => {
     env['GATEWAY_SIGNER_KEY'] = config.GATEWAY_SIGNER_KEY!;
     env['EVM_SWEEPER_KEY'] = config.EVM_SWEEPER_KEY!;
     ctx = await createTestContext(env);
+    step = 'creating the merchant';
     merchantId = (await createTestMerchant(ctx, { evmPayout: Wallet.createRandom().address })).merchant.id;
+    step = 'running the first EVM watcher tick';
     await ctx.services.evm!.tick();
+    clearTimeout(slow);
   });
   afterAll(async () => {
     await ctx?.close();
